@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tachyon_router import Match, MatchStatus, NoRouteFound, Router
+
+
+def test_found_returns_value_params_and_the_routes_methods(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/users/{id:int}", "user", methods=["get"], name="user")
+    found = router.match("/users/42", "GET")
+    assert found == Match(MatchStatus.FOUND, "user", {"id": 42}, frozenset({"GET", "HEAD"}), "user")
+    assert found
+    assert router.backend == router_backend
+
+
+def test_head_is_implied_by_get(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/a", "a", methods=["GET"])
+    assert router.match("/a", "HEAD").status is MatchStatus.FOUND
+
+
+def test_method_not_allowed_reports_the_first_partial_routes_methods(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/a", "post", methods=["POST"])
+    router.add("/a", "put", methods=["PUT", "PATCH"])
+    result = router.match("/a", "GET")
+    assert result.status is MatchStatus.METHOD_NOT_ALLOWED
+    assert result.value is None
+    assert result.allowed_methods == frozenset({"POST"})
+    assert not result
+
+
+def test_not_found(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/a", "a")
+    assert router.match("/b", "GET") == Match(MatchStatus.NOT_FOUND)
+
+
+def test_first_added_route_wins(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/users/{name}", "by-name")
+    router.add("/users/me", "me")
+    assert router.match("/users/me").value == "by-name"
+
+
+def test_routes_added_after_a_match_are_seen(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/a", "a")
+    assert router.match("/b").status is MatchStatus.NOT_FOUND
+    router.add("/b", "b")
+    assert router.match("/b").value == "b"
+
+
+def test_websocket_routes_only_match_websocket_lookups(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/ws", "socket", websocket=True)
+    assert router.match("/ws", websocket=True).value == "socket"
+    assert router.match("/ws").status is MatchStatus.NOT_FOUND
+
+
+def test_url_for_builds_the_path_with_convertors() -> None:
+    router: Router[str] = Router()
+    router.add("/users/{id:int}/files/{path:path}", "f", name="file")
+    router.add("/users/{id:int}", "u", name="user")
+    assert router.url_for("file", id=3, path="a/b") == "/users/3/files/a/b"
+    assert router.url_for("user", id=3) == "/users/3"
+    with pytest.raises(NoRouteFound, match="'user'"):
+        router.url_for("user", id=3, extra=1)
+    with pytest.raises(NoRouteFound):
+        router.url_for("nope")
+    with pytest.raises(AssertionError, match="Negative integers"):
+        router.url_for("user", id=-3)
+
+
+def test_templates_must_be_paths() -> None:
+    router: Router[str] = Router()
+    with pytest.raises(ValueError, match="must start with '/'"):
+        router.add("users", "u")
+    with pytest.raises(AssertionError, match="Unknown path convertor"):
+        router.add("/{x:nope}", "u")
+
+
+def _load_example() -> Any:
+    path = Path(__file__).resolve().parents[3] / "tests-integration" / "examples" / "router_only_app.py"
+    spec = importlib.util.spec_from_file_location("router_only_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _call(app: Any, method: str, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": method, "path": path}, receive, send)
+    return sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"]
+
+
+@pytest.mark.anyio
+async def test_the_router_only_example_app_serves_found_405_and_404() -> None:
+    app = _load_example().app
+    assert await _call(app, "GET", "/") == (200, {b"content-type": b"text/plain"}, b"home")
+    assert (await _call(app, "GET", "/users/42"))[2] == b'{"id": 42}'
+    status, headers, _ = await _call(app, "POST", "/users/42")
+    assert (status, headers[b"allow"]) == (405, b"GET, HEAD")
+    assert (await _call(app, "GET", "/files/docs/readme.txt"))[2] == b"docs/readme.txt (/files/docs/readme.txt)"
+    assert (await _call(app, "GET", "/nope"))[0] == 404

@@ -1,0 +1,1060 @@
+"""Drive any ASGI application in-process through httpx: ``TestClient`` (blocking) and ``AsyncTestClient``.
+
+Both clients are ordinary httpx clients whose transport calls the application directly. ``TestClient`` is
+compatible with Starlette 1.10.0's: it runs the application on an anyio event loop in a helper thread (a
+blocking portal), one loop per request, or one shared loop inside ``with client:`` (which also runs the
+lifespan). ``AsyncTestClient`` runs the application on the caller's own event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import math
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait as wait_futures
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self, TypedDict, TypeGuard, cast
+from urllib.parse import unquote, urljoin
+
+import anyio
+import anyio.abc
+import anyio.from_thread
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from tachyon_http._utils import is_async_callable
+from tachyon_http.exceptions import TachyonDeprecationWarning
+from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
+from tachyon_ws.websockets import WebSocketDisconnect
+
+if TYPE_CHECKING:
+    import httpx2 as httpx
+else:
+    try:
+        import httpx2 as httpx
+    except ModuleNotFoundError:  # pragma: no cover - depends on what is installed
+        try:
+            import httpx
+        except ModuleNotFoundError:
+            raise RuntimeError(
+                "The Tachyon test client requires the httpx2 package.\nInstall it with:\n    $ pip install httpx2\n"
+            ) from None
+        warnings.warn(
+            "Using `httpx` with `tachyon.testclient` is deprecated; install `httpx2` instead.",
+            TachyonDeprecationWarning,
+            stacklevel=2,
+        )
+
+__all__ = [
+    "ASGI2App",
+    "ASGI3App",
+    "ASGIInstance",
+    "AsyncTestClient",
+    "AsyncWebSocketTestSession",
+    "TestClient",
+    "WebSocketDenialResponse",
+    "WebSocketTestSession",
+]
+
+ASGIInstance = Callable[[Receive, Send], Awaitable[None]]
+ASGI2App = Callable[[Scope], ASGIInstance]
+ASGI3App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_PortalFactoryType = Callable[[], AbstractContextManager[anyio.from_thread.BlockingPortal]]
+_RequestData = Mapping[str, str | Iterable[str] | bytes]
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+# RFC 6455 section 7.4.1: 1006 means "the connection was lost without a close frame". The session reports it
+# when the application returns (or fails) without closing, which is what a real client sees from uvicorn.
+_NORMAL_CLOSURE = 1000
+_ABNORMAL_CLOSURE = 1006
+_APP_RETURNED = "The application returned without closing the WebSocket."
+
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _is_asgi3(app: ASGI2App | ASGI3App) -> TypeGuard[ASGI3App]:
+    # A class is an ASGI 3 app only if its instances are awaitable (constructing it is the ASGI 2 style call).
+    if inspect.isclass(app):
+        return hasattr(app, "__await__")
+    return is_async_callable(app)
+
+
+class _ASGI2Adapter:
+    """Presents an ASGI 2 (double-callable) application as an ASGI 3 one."""
+
+    def __init__(self, app: ASGI2App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope)(receive, send)
+
+
+def _as_asgi3(app: ASGIApp | ASGI2App) -> ASGI3App:
+    if _is_asgi3(app):
+        return app
+    return _ASGI2Adapter(cast(ASGI2App, app))
+
+
+class _AsyncBackend(TypedDict):
+    backend: str
+    backend_options: dict[str, Any]
+
+
+class _Upgrade(Exception):
+    """Raised by the blocking transport to hand a WebSocket handshake back to ``websocket_connect``."""
+
+    def __init__(self, session: WebSocketTestSession) -> None:
+        self.session = session
+
+
+class _AsyncUpgrade(Exception):
+    """Raised by the async transport to hand a WebSocket handshake scope back to the session."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+
+class WebSocketDenialResponse(  # type: ignore[misc]
+    httpx.Response,
+    WebSocketDisconnect,
+):
+    """The application refused the WebSocket handshake with an HTTP response (``send_denial_response``)."""
+
+
+# --------------------------------------------------------------------------------------------------- scopes
+
+
+class _ScopeFactory:
+    """Turns an httpx request into the ASGI scope a server would build for it."""
+
+    __slots__ = ("app_state", "client", "root_path")
+
+    def __init__(self, root_path: str, client: tuple[str, int], app_state: dict[str, Any]) -> None:
+        self.root_path = root_path
+        self.client = client
+        self.app_state = app_state
+
+    def build(self, request: httpx.Request) -> Scope:
+        url = request.url
+        scheme = url.scheme
+        port = url.port
+        if port is None:
+            port = _DEFAULT_PORTS[scheme]
+        # httpx always sends a Host header; a server would see it, so the scope carries it as given.
+        headers: list[tuple[bytes, bytes]] = [] if "host" in request.headers else [(b"host", url.netloc)]
+        headers += [(name.lower(), value) for name, value in request.headers.raw]
+        scope: dict[str, Any] = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": request.method,
+            # url.path is already percent-decoded once; Starlette's client decodes it again, and so do we.
+            "path": unquote(url.path),
+            "raw_path": url.raw_path.split(b"?", 1)[0],
+            "root_path": self.root_path,
+            "scheme": scheme,
+            "query_string": url.query,
+            "headers": headers,
+            "client": self.client,
+            "server": [url.raw_host.decode("ascii"), port],
+            "extensions": {"http.response.debug": {}, "http.response.trailers": {}},
+            "state": self.app_state.copy(),
+        }
+        if scheme == "ws" or scheme == "wss":
+            del scope["http_version"], scope["method"]
+            offered = request.headers.get("sec-websocket-protocol")
+            scope["type"] = "websocket"
+            scope["subprotocols"] = [] if offered is None else [item.strip() for item in offered.split(",")]
+            scope["extensions"] = {"websocket.http.response": {}}
+        return scope
+
+
+def _websocket_url_and_kwargs(
+    url: str, subprotocols: Sequence[str] | None, kwargs: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    # WebSocket URLs resolve against ws://testserver, not the client's base_url (as in Starlette).
+    headers = httpx.Headers(kwargs.get("headers"))
+    for name, value in (
+        ("connection", "upgrade"),
+        ("sec-websocket-key", "testserver=="),
+        ("sec-websocket-version", "13"),
+    ):
+        if name not in headers:
+            headers[name] = value
+    if subprotocols is not None and "sec-websocket-protocol" not in headers:
+        headers["sec-websocket-protocol"] = ", ".join(subprotocols)
+    kwargs["headers"] = headers
+    return urljoin("ws://testserver", url), kwargs
+
+
+# ------------------------------------------------------------------------------------------------ exchanges
+
+
+class _Exchange:
+    """One HTTP request/response cycle through the application, on its event loop.
+
+    In streaming mode the body travels through a zero-capacity channel, so the application runs no further
+    ahead than the reader (back-pressure) and the response is available as soon as it has started. In
+    buffered mode (no long-lived task group to run the application in), the body is collected in a list.
+    """
+
+    def __init__(self, app: ASGI3App, scope: Scope, body: bytes, *, streaming: bool) -> None:
+        self.app = app
+        self.scope = scope
+        self.head = scope["method"] == "HEAD"
+        self.streaming = streaming
+        self._request_body: bytes | None = body
+        self.started = False
+        self.status_code = 500
+        self.headers: Any = []
+        self.trailers_expected = False
+        self.trailers: list[tuple[bytes, bytes]] = []
+        self.body_done = False
+        self.debug_info: dict[str, Any] | None = None
+        self.chunks: list[bytes] = []
+        self.error: Exception | None = None
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """Create the event loop objects; on the loop (trio checks it), before run() or at its start."""
+        if self._prepared:
+            return
+        self._prepared = True
+        self.available = anyio.Event()  # the response has started, or the application has ended
+        self.complete = anyio.Event()  # the whole response (body and trailers) has been delivered
+        self.finished = anyio.Event()
+        self.cancel_scope = anyio.CancelScope()
+        if self.streaming:
+            self._tx, self._rx = anyio.create_memory_object_stream[tuple[bytes, bool]](0)
+
+    def _announce(self) -> None:
+        # The response is available (started, or the application ended without one).
+        if not self.available.is_set():
+            self.available.set()
+            self._task_status.started()
+
+    async def receive(self) -> Message:
+        body = self._request_body
+        if body is not None:
+            self._request_body = None
+            return {"type": "http.request", "body": body}
+        # A client stays connected until it has the whole response.
+        if not self.complete.is_set():
+            await self.complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            if not self.started:
+                raise AssertionError('Received "http.response.body" without "http.response.start".')
+            if self.complete.is_set():
+                raise AssertionError('Received "http.response.body" after response completed.')
+            if self.body_done:
+                raise AssertionError('Received "http.response.body" after body completed.')
+            last = not message.get("more_body", False)
+            done = last and not self.trailers_expected
+            # bytes() copies memoryviews/bytearrays the application may reuse for its next chunk.
+            chunk = bytes(message.get("body", b""))
+            if self.streaming:
+                await self._tx.send((chunk, done))
+            else:
+                self.chunks.append(chunk)
+                if done:
+                    self.complete.set()
+            if last:
+                self.body_done = True
+        elif kind == "http.response.start":
+            if self.started:
+                raise AssertionError('Received multiple "http.response.start" messages.')
+            self.status_code = message["status"]
+            self.headers = message.get("headers", [])
+            self.trailers_expected = bool(message.get("trailers", False))
+            self.started = True
+            self._announce()
+        elif kind == "http.response.trailers":
+            if not self.trailers_expected:
+                raise AssertionError('Received "http.response.trailers" without declaring trailers.')
+            if not self.body_done:
+                raise AssertionError('Received "http.response.trailers" before body completed.')
+            if self.complete.is_set():
+                raise AssertionError('Received "http.response.trailers" after response completed.')
+            self.trailers.extend(message.get("headers", []))
+            if not message.get("more_trailers", False):
+                self.complete.set()
+        elif kind == "http.response.debug":
+            self.debug_info = message["info"]
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run the application; with a blocking portal's start_task, returns to the caller once available."""
+        self._task_status = task_status
+        self.prepare()
+        try:
+            with self.cancel_scope:
+                try:
+                    await self.app(self.scope, self.receive, self.send)
+                finally:
+                    if self.streaming:
+                        self._tx.close()
+        except Exception as exc:
+            self.error = exc
+        finally:
+            self.finished.set()
+            self._announce()
+
+    async def next_chunk(self) -> bytes:
+        """The next body chunk; raises anyio.EndOfStream once the application has ended."""
+        chunk, done = await self._rx.receive()
+        if done:
+            self.complete.set()
+        return chunk
+
+    async def cancel_if_incomplete(self) -> None:
+        # A reader that stops before the end cancels the application; after the end (background tasks,
+        # trailers already sent) the application is left to finish.
+        if not self.complete.is_set():
+            self.cancel_scope.cancel()
+
+    async def cancel(self) -> None:
+        self.cancel_scope.cancel()
+
+    def close_channel(self) -> None:
+        if self.streaming:
+            self._rx.close()
+
+    def build_response(
+        self, request: httpx.Request, stream: httpx.SyncByteStream | httpx.AsyncByteStream
+    ) -> httpx.Response:
+        response = httpx.Response(self.status_code, headers=self.headers, stream=stream, request=request)
+        if self.trailers_expected:
+            # The same list keeps filling while a streamed body is read.
+            response.extensions["http.response.trailers"] = self.trailers
+        info = self.debug_info
+        if info is not None:
+            response.extensions["http.response.debug"] = info
+            if "template" in info:
+                response.template = info["template"]  # type: ignore[attr-defined]
+            if "context" in info:
+                response.context = info["context"]  # type: ignore[attr-defined]
+        return response
+
+
+def _no_response(request: httpx.Request, raise_server_exceptions: bool) -> httpx.Response:
+    if raise_server_exceptions:
+        raise AssertionError("TestClient did not receive any response.")
+    return httpx.Response(500, headers=[], stream=httpx.ByteStream(b""), request=request)
+
+
+# ------------------------------------------------------------------------------------------ blocking side
+
+
+class _SyncAppStream(httpx.SyncByteStream):
+    """The body of a response whose application is still running on a portal's event loop."""
+
+    def __init__(self, transport: _TestClientTransport, portal: anyio.from_thread.BlockingPortal, exchange: _Exchange):
+        self._transport = transport
+        self._portal = portal
+        self._exchange = exchange
+        self._future: Future[None] | None = None
+        self._exit_stack: contextlib.ExitStack | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        portal = self._portal
+        exchange = self._exchange
+        skip = exchange.head
+        complete = exchange.complete
+        # Once the whole response has arrived there is nothing more to fetch; close() then waits for the
+        # application to return (background tasks), as reading on to the end of the channel would.
+        while not complete.is_set():
+            try:
+                chunk = portal.call(exchange.next_chunk)
+            except anyio.EndOfStream:
+                break
+            if chunk and not skip:
+                yield chunk
+        self.close()
+
+    def close(self) -> None:
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            stack.close()
+
+    def abort(self) -> None:
+        self._portal.call(self._exchange.cancel)
+        self.close()
+
+    def _end_application(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        exchange = self._exchange
+        future = self._future
+        if future is None:  # pragma: no cover - only when a signal interrupts start_task_soon()
+            self._portal.call(exchange.cancel)
+            return
+        # complete is only ever set, never cleared: seeing it set here needs no trip to the event loop.
+        if not future.done() and not exchange.complete.is_set():
+            self._portal.call(exchange.cancel_if_incomplete)
+        wait_futures([future])
+        exchange.close_channel()
+        self._transport._open_streams.discard(self)
+        if exc_type is None and self._transport.raise_server_exceptions and exchange.error is not None:
+            raise exchange.error
+
+
+class _TestClientTransport(httpx.BaseTransport):
+    """An httpx transport that runs each request through the application on a blocking portal."""
+
+    def __init__(
+        self,
+        app: ASGI3App,
+        portal_factory: _PortalFactoryType,
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        *,
+        client: tuple[str, int],
+        app_state: dict[str, Any],
+    ) -> None:
+        self.app = app
+        self.portal_factory = portal_factory
+        self.raise_server_exceptions = raise_server_exceptions
+        self.root_path = root_path
+        self.client = client
+        self.app_state = app_state
+        self._scopes = _ScopeFactory(root_path, client, app_state)
+        self._open_streams: set[_SyncAppStream] = set()
+
+    def close(self) -> None:
+        # Responses still open when the client closes are abandoned: their applications are cancelled.
+        with contextlib.ExitStack() as stack:
+            while self._open_streams:
+                stack.callback(self._open_streams.pop().abort)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        scope = self._scopes.build(request)
+        if scope["type"] == "websocket":
+            raise _Upgrade(WebSocketTestSession(self.app, scope, self.portal_factory))
+
+        # Read the request body here, in the caller's thread, so file uploads never block the event loop.
+        exchange = _Exchange(self.app, scope, request.read(), streaming=True)
+        with contextlib.ExitStack() as stack:
+            portal = stack.enter_context(self.portal_factory())
+            stream = _SyncAppStream(self, portal, exchange)
+            stack.push(stream._end_application)
+            # One trip to the event loop: start_task returns as soon as the response has started (or the
+            # application has ended), the application itself keeps running.
+            stream._future, _ = portal.start_task(exchange.run)
+            if exchange.started:
+                stream._exit_stack = stack.pop_all()
+                self._open_streams.add(stream)
+                return exchange.build_response(request, stream)
+        return _no_response(request, self.raise_server_exceptions)
+
+
+class WebSocketTestSession:
+    """A WebSocket connection to the application, used as ``with client.websocket_connect(url) as ws:``."""
+
+    def __init__(self, app: ASGI3App, scope: Scope, portal_factory: _PortalFactoryType) -> None:
+        self.app = app
+        self.scope = scope
+        self.portal_factory = portal_factory
+        self.accepted_subprotocol: str | None = None
+        self.extra_headers: list[tuple[bytes, bytes]] | None = None
+
+    def __enter__(self) -> Self:
+        with contextlib.ExitStack() as stack:
+            self.portal = portal = stack.enter_context(self.portal_factory())
+            stack.callback(portal.call, self._close_channels)
+            future, app_scope = portal.start_task(self._run)
+            # Whatever happens, the application's own exception is what the caller gets to see.
+            stack.callback(future.result)
+            stack.callback(portal.call, app_scope.cancel)
+            self.send({"type": "websocket.connect"})
+            message = self.receive()
+            _raise_on_close(message, self.receive)
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.extra_headers = message.get("headers")
+            stack.callback(self.close, _NORMAL_CLOSURE)
+            self._exit_stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *args: Any) -> bool | None:
+        return self._exit_stack.__exit__(*args)
+
+    async def _run(self, *, task_status: anyio.abc.TaskStatus[anyio.CancelScope]) -> None:
+        to_app, app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        app_outbox, from_app = anyio.create_memory_object_stream[Message](math.inf)
+        self._channels = (to_app, app_inbox, app_outbox, from_app)
+        self._to_app = to_app
+        self._from_app = from_app
+        with anyio.CancelScope() as app_scope:
+            task_status.started(app_scope)
+            with app_outbox:
+                await self.app(self.scope, app_inbox.receive, app_outbox.send)
+
+    async def _close_channels(self) -> None:
+        for channel in getattr(self, "_channels", ()):
+            channel.close()
+
+    def send(self, message: Message) -> None:
+        self.portal.call(self._to_app.send, message)
+
+    def send_text(self, data: str) -> None:
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        self.send({"type": "websocket.receive", "bytes": data})
+
+    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        self.send(_json_message(data, mode))
+
+    def close(self, code: int = _NORMAL_CLOSURE, reason: str | None = None) -> None:
+        self.send({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+    def receive(self) -> Message:
+        try:
+            return self.portal.call(self._from_app.receive)
+        except anyio.EndOfStream:
+            raise WebSocketDisconnect(_ABNORMAL_CLOSURE, _APP_RETURNED) from None
+
+    def receive_text(self) -> str:
+        message = self.receive()
+        _raise_on_close(message, self.receive)
+        return cast(str, message["text"])
+
+    def receive_bytes(self) -> bytes:
+        message = self.receive()
+        _raise_on_close(message, self.receive)
+        return cast(bytes, message["bytes"])
+
+    def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
+        message = self.receive()
+        _raise_on_close(message, self.receive)
+        return _json_payload(message, mode)
+
+
+def _json_message(data: Any, mode: str) -> Message:
+    text = _encode_json(data)
+    if mode == "text":
+        return {"type": "websocket.receive", "text": text}
+    return {"type": "websocket.receive", "bytes": text.encode("utf-8")}
+
+
+def _json_payload(message: Message, mode: str) -> Any:
+    if mode == "text":
+        return json.loads(message["text"])
+    return json.loads(message["bytes"].decode("utf-8"))
+
+
+def _raise_on_close(message: Message, receive: Callable[[], Message]) -> None:
+    kind = message["type"]
+    if kind == "websocket.close":
+        raise WebSocketDisconnect(code=message.get("code", _NORMAL_CLOSURE), reason=message.get("reason", ""))
+    if kind == "websocket.http.response.start":
+        body = []
+        while True:
+            part = receive()
+            _check_denial_body(part)
+            body.append(part["body"])
+            if not part.get("more_body", False):
+                break
+        raise _denial(message, body)
+
+
+def _check_denial_body(message: Message) -> None:
+    if message["type"] != "websocket.http.response.body":
+        raise AssertionError(f'Expected "websocket.http.response.body", got {message["type"]!r}')
+
+
+def _denial(start: Message, body: list[bytes]) -> WebSocketDenialResponse:
+    return WebSocketDenialResponse(status_code=start["status"], headers=start["headers"], content=b"".join(body))
+
+
+class TestClient(httpx.Client):
+    """A blocking httpx client whose requests go straight to an ASGI application (Starlette-compatible)."""
+
+    __test__ = False
+    task: Future[None]
+    portal: anyio.from_thread.BlockingPortal | None = None
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        backend: Literal["asyncio", "trio"] = "asyncio",
+        backend_options: dict[str, Any] | None = None,
+        cookies: httpx._types.CookieTypes | None = None,
+        headers: dict[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        self.async_backend = _AsyncBackend(backend=backend, backend_options=backend_options or {})
+        self.app = _as_asgi3(app)
+        self.app_state: dict[str, Any] = {}
+        transport = _TestClientTransport(
+            self.app,
+            portal_factory=self._portal_factory,
+            raise_server_exceptions=raise_server_exceptions,
+            root_path=root_path,
+            app_state=self.app_state,
+            client=client,
+        )
+        super().__init__(
+            base_url=base_url,
+            headers=_with_user_agent(headers),
+            transport=transport,
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+        )
+
+    @contextlib.contextmanager
+    def _portal_factory(self) -> Generator[anyio.from_thread.BlockingPortal, None, None]:
+        # Inside `with client:` everything shares the lifespan's loop; otherwise each use gets a fresh one.
+        if self.portal is not None:
+            yield self.portal
+        else:
+            with anyio.from_thread.start_blocking_portal(**self.async_backend) as portal:
+                yield portal
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: httpx._types.URLTypes,
+        *,
+        content: httpx._types.RequestContent | None = None,
+        data: _RequestData | None = None,
+        files: httpx._types.RequestFiles | None = None,
+        json: Any = None,
+        params: httpx._types.QueryParamTypes | None = None,
+        headers: httpx._types.HeaderTypes | None = None,
+        cookies: httpx._types.CookieTypes | None = None,
+        auth: httpx._types.AuthTypes | httpx._client.UseClientDefault = httpx._client.USE_CLIENT_DEFAULT,
+        follow_redirects: bool | httpx._client.UseClientDefault = httpx._client.USE_CLIENT_DEFAULT,
+        timeout: httpx._types.TimeoutTypes | httpx._client.UseClientDefault = httpx._client.USE_CLIENT_DEFAULT,
+        extensions: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        if timeout is not httpx.USE_CLIENT_DEFAULT:
+            _warn_timeout()
+        return super().request(
+            method,
+            self._merge_url(url),
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            auth=auth,
+            follow_redirects=follow_redirects,
+            timeout=timeout,
+            extensions=extensions,
+        )
+
+    def websocket_connect(
+        self, url: str, subprotocols: Sequence[str] | None = None, **kwargs: Any
+    ) -> WebSocketTestSession:
+        """Start a WebSocket handshake; use the result as a context manager to run the session."""
+        ws_url, kwargs = _websocket_url_and_kwargs(url, subprotocols, kwargs)
+        try:
+            super().request("GET", ws_url, **kwargs)
+        except _Upgrade as upgrade:
+            return upgrade.session
+        raise RuntimeError("Expected WebSocket upgrade")  # pragma: no cover - the transport always upgrades
+
+    def __enter__(self) -> Self:
+        with contextlib.ExitStack() as stack:
+            portal = stack.enter_context(anyio.from_thread.start_blocking_portal(**self.async_backend))
+            self.portal = portal
+            stack.callback(self._forget_portal)
+            lifespan = _Lifespan(self.app, self.app_state)
+            portal.call(lifespan.prepare)
+            stack.callback(portal.call, lifespan.close)
+            self.task = portal.start_task_soon(lifespan.run)
+            portal.call(lifespan.startup)
+            if lifespan.supported:
+                stack.callback(portal.call, lifespan.shutdown)
+            stack.callback(self._transport.close)
+            self._exit_stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self._exit_stack.close()
+
+    def _forget_portal(self) -> None:
+        self.portal = None
+
+
+def _with_user_agent(headers: Mapping[str, str] | None) -> httpx.Headers:
+    merged = httpx.Headers(headers)
+    if "user-agent" not in merged:
+        merged["user-agent"] = "testclient"
+    return merged
+
+
+def _warn_timeout() -> None:
+    warnings.warn(
+        "You should not use the 'timeout' argument with the TestClient. "
+        "The application runs in-process, so a timeout cannot interrupt it.",
+        TachyonDeprecationWarning,
+        stacklevel=3,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ lifespan
+
+
+class _Lifespan:
+    """Runs the ASGI lifespan protocol in one task, so startup and shutdown share it (task groups need that)."""
+
+    def __init__(self, app: ASGI3App, state: dict[str, Any]) -> None:
+        self.app = app
+        self.scope: Scope = {"type": "lifespan", "state": state}
+        self.error: Exception | None = None
+        # An application that returns without answering startup does not speak the lifespan protocol; like
+        # uvicorn's "auto" mode, carry on without one.
+        self.supported = True
+
+    async def prepare(self) -> None:
+        self._to_app, self._app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self._app_outbox, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
+
+    async def run(self) -> None:
+        try:
+            with self._app_outbox:
+                await self.app(self.scope, self._app_inbox.receive, self._app_outbox.send)
+        except Exception as exc:
+            self.error = exc
+
+    async def close(self) -> None:
+        for channel in (self._to_app, self._app_inbox, self._app_outbox, self._from_app):
+            channel.close()
+
+    async def startup(self) -> None:
+        if not await self._exchange("startup"):
+            self.supported = False
+
+    async def shutdown(self) -> None:
+        await self._exchange("shutdown")
+
+    async def _exchange(self, phase: str) -> bool:
+        """Send one lifespan event; False if the application returned without answering it."""
+        await self._to_app.send({"type": f"lifespan.{phase}"})
+        message = await self._answer()
+        if message is None:
+            return False
+        kind = message["type"]
+        if kind == f"lifespan.{phase}.complete":
+            return True
+        if kind != f"lifespan.{phase}.failed":
+            raise RuntimeError(
+                f'Expected ASGI message "lifespan.{phase}.complete" or "lifespan.{phase}.failed", but got {kind!r}'
+            )
+        # The application reports the failure and then raises; that exception is the one to surface.
+        while await self._answer() is not None:
+            pass
+        raise RuntimeError(f"Lifespan {phase} failed: {message.get('message', '')}")
+
+    async def _answer(self) -> Message | None:
+        try:
+            return await self._from_app.receive()
+        except anyio.EndOfStream:
+            if self.error is not None:
+                raise self.error from None
+            return None
+
+
+# --------------------------------------------------------------------------------------------- async side
+
+
+class _AsyncAppStream(httpx.AsyncByteStream):
+    """The body of a response whose application is running in the client's task group."""
+
+    def __init__(self, transport: _AsyncTestClientTransport, exchange: _Exchange) -> None:
+        self._transport = transport
+        self._exchange = exchange
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        exchange = self._exchange
+        skip = exchange.head
+        while True:
+            try:
+                chunk = await exchange.next_chunk()
+            except anyio.EndOfStream:
+                break
+            if chunk and not skip:
+                yield chunk
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        exchange = self._exchange
+        await exchange.cancel_if_incomplete()
+        await exchange.finished.wait()
+        exchange.close_channel()
+        self._transport._open_streams.discard(self)
+        if self._transport.raise_server_exceptions and exchange.error is not None:
+            raise exchange.error
+
+    async def abort(self) -> None:
+        await self._exchange.cancel()
+        await self.aclose()
+
+
+class _AsyncTestClientTransport(httpx.AsyncBaseTransport):
+    """An async httpx transport that runs the application on the caller's event loop."""
+
+    def __init__(
+        self,
+        app: ASGI3App,
+        raise_server_exceptions: bool,
+        root_path: str,
+        client: tuple[str, int],
+        app_state: dict[str, Any],
+    ) -> None:
+        self.app = app
+        self.raise_server_exceptions = raise_server_exceptions
+        self._scopes = _ScopeFactory(root_path, client, app_state)
+        self._open_streams: set[_AsyncAppStream] = set()
+        # Set while `async with AsyncTestClient(...)` is active: responses then stream from a task in it.
+        self.task_group: anyio.abc.TaskGroup | None = None
+
+    async def aclose(self) -> None:
+        errors: list[BaseException] = []
+        while self._open_streams:
+            try:
+                await self._open_streams.pop().abort()
+            except Exception as exc:  # keep closing the others; report the first failure
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        scope = self._scopes.build(request)
+        if scope["type"] == "websocket":
+            raise _AsyncUpgrade(scope)
+        task_group = self.task_group
+        exchange = _Exchange(self.app, scope, await request.aread(), streaming=task_group is not None)
+        if task_group is None:
+            # No task group to outlive this call: run the application to completion, then answer.
+            await exchange.run()
+            if exchange.error is not None and self.raise_server_exceptions:
+                raise exchange.error
+            if not exchange.started:
+                return _no_response(request, self.raise_server_exceptions)
+            body = b"" if exchange.head else b"".join(exchange.chunks)
+            return exchange.build_response(request, httpx.ByteStream(body))
+        stream = _AsyncAppStream(self, exchange)
+        # The application's task lives in the client's task group; this request only waits for the start.
+        exchange.prepare()
+        task_group.start_soon(exchange.run)
+        await exchange.available.wait()
+        if not exchange.started:
+            await stream.aclose()
+            return _no_response(request, self.raise_server_exceptions)
+        self._open_streams.add(stream)
+        return exchange.build_response(request, stream)
+
+
+class AsyncWebSocketTestSession:
+    """An async WebSocket connection: ``async with client.websocket_connect(url) as ws: await ws.send_text(...)``."""
+
+    def __init__(self, client: AsyncTestClient, url: str, kwargs: dict[str, Any]) -> None:
+        self._client = client
+        self._url = url
+        self._kwargs = kwargs
+        self.app = client.app
+        self.scope: Scope = {}
+        self.accepted_subprotocol: str | None = None
+        self.extra_headers: list[tuple[bytes, bytes]] | None = None
+        self._error: Exception | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._client.request("GET", self._url, **self._kwargs)
+        except _AsyncUpgrade as upgrade:
+            self.scope = upgrade.scope
+        else:  # pragma: no cover - the transport always upgrades
+            raise RuntimeError("Expected WebSocket upgrade")
+        # The task group must never see the caller's exceptions (it would wrap them in an ExceptionGroup), so
+        # the stack is always closed without one and the caller's exception propagates untouched.
+        stack = contextlib.AsyncExitStack()
+        to_app, app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        app_outbox, from_app = anyio.create_memory_object_stream[Message](math.inf)
+        self._to_app = to_app
+        self._from_app = from_app
+        for channel in (to_app, app_inbox, app_outbox, from_app):
+            stack.callback(channel.close)
+        stack.callback(self._raise_app_error)
+        try:
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            self._app_scope = anyio.CancelScope()
+            task_group.start_soon(self._run, app_inbox, app_outbox)
+            stack.callback(self._app_scope.cancel)
+            await self.send({"type": "websocket.connect"})
+            message = await self.receive()
+            await _araise_on_close(message, self.receive)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self.accepted_subprotocol = message.get("subprotocol")
+        self.extra_headers = message.get("headers")
+        stack.push_async_callback(self.close, _NORMAL_CLOSURE)
+        self._exit_stack = stack
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self._exit_stack.aclose()
+
+    async def _run(
+        self,
+        inbox: MemoryObjectReceiveStream[Message],
+        outbox: MemoryObjectSendStream[Message],
+    ) -> None:
+        with self._app_scope:
+            try:
+                with outbox:
+                    await self.app(self.scope, inbox.receive, outbox.send)
+            except Exception as exc:
+                self._error = exc
+
+    def _raise_app_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def send(self, message: Message) -> None:
+        await self._to_app.send(message)
+
+    async def send_text(self, data: str) -> None:
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        await self.send(_json_message(data, mode))
+
+    async def close(self, code: int = _NORMAL_CLOSURE, reason: str | None = None) -> None:
+        await self.send({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+    async def receive(self) -> Message:
+        try:
+            return await self._from_app.receive()
+        except anyio.EndOfStream:
+            raise WebSocketDisconnect(_ABNORMAL_CLOSURE, _APP_RETURNED) from None
+
+    async def receive_text(self) -> str:
+        message = await self.receive()
+        await _araise_on_close(message, self.receive)
+        return cast(str, message["text"])
+
+    async def receive_bytes(self) -> bytes:
+        message = await self.receive()
+        await _araise_on_close(message, self.receive)
+        return cast(bytes, message["bytes"])
+
+    async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
+        message = await self.receive()
+        await _araise_on_close(message, self.receive)
+        return _json_payload(message, mode)
+
+
+async def _araise_on_close(message: Message, receive: Callable[[], Awaitable[Message]]) -> None:
+    kind = message["type"]
+    if kind == "websocket.close":
+        raise WebSocketDisconnect(code=message.get("code", _NORMAL_CLOSURE), reason=message.get("reason", ""))
+    if kind == "websocket.http.response.start":
+        body = []
+        while True:
+            part = await receive()
+            _check_denial_body(part)
+            body.append(part["body"])
+            if not part.get("more_body", False):
+                break
+        raise _denial(message, body)
+
+
+class AsyncTestClient(httpx.AsyncClient):
+    """An async httpx client whose requests run the ASGI application on the current event loop.
+
+    ``async with AsyncTestClient(app) as client:`` runs the lifespan and lets responses stream; without the
+    ``async with``, each request runs the application to completion before returning.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        cookies: httpx._types.CookieTypes | None = None,
+        headers: dict[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        self.app = _as_asgi3(app)
+        self.app_state: dict[str, Any] = {}
+        transport = _AsyncTestClientTransport(
+            self.app, raise_server_exceptions, root_path, client=client, app_state=self.app_state
+        )
+        self._test_transport = transport
+        super().__init__(
+            base_url=base_url,
+            headers=_with_user_agent(headers),
+            transport=transport,
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+        )
+
+    async def request(
+        self, method: str, url: httpx._types.URLTypes, **kwargs: Any
+    ) -> httpx.Response:
+        if kwargs.get("timeout", httpx.USE_CLIENT_DEFAULT) is not httpx.USE_CLIENT_DEFAULT:
+            _warn_timeout()
+        return await super().request(method, self._merge_url(url), **kwargs)
+
+    def websocket_connect(
+        self, url: str, subprotocols: Sequence[str] | None = None, **kwargs: Any
+    ) -> AsyncWebSocketTestSession:
+        """A WebSocket session to use as ``async with client.websocket_connect(url) as ws:``."""
+        ws_url, kwargs = _websocket_url_and_kwargs(url, subprotocols, kwargs)
+        return AsyncWebSocketTestSession(self, ws_url, kwargs)
+
+    async def __aenter__(self) -> Self:
+        transport = self._test_transport
+        if transport.task_group is not None:
+            raise RuntimeError("This AsyncTestClient is already running; it cannot be entered twice at once.")
+        # As in the WebSocket session: the task group is always exited without the caller's exception.
+        stack = contextlib.AsyncExitStack()
+        try:
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            transport.task_group = task_group
+            stack.callback(self._forget_task_group)
+            lifespan = _Lifespan(self.app, self.app_state)
+            await lifespan.prepare()
+            stack.push_async_callback(lifespan.close)
+            task_group.start_soon(lifespan.run)
+            await lifespan.startup()
+        except BaseException:
+            await stack.aclose()
+            raise
+        if lifespan.supported:
+            stack.push_async_callback(lifespan.shutdown)
+        stack.push_async_callback(transport.aclose)
+        self._exit_stack = stack
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self._exit_stack.aclose()
+
+    def _forget_task_group(self) -> None:
+        self._test_transport.task_group = None

@@ -1,0 +1,17 @@
+"""Background tasks run after a response is sent.
+
+Implemented in ``tachyon_http.background``; re-exported here under Tachyon's (and Starlette's) module name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tachyon_http import background as _impl
+from tachyon_http.background import *  # noqa: F403
+from tachyon_http.background import __all__ as __all__
+
+
+def __getattr__(name: str) -> Any:
+    # Private helpers and deprecated aliases that libraries import resolve on the implementing module.
+    return getattr(_impl, name)

@@ -1,0 +1,72 @@
+"""Reject requests whose ``Host`` header is not one of the configured host names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tachyon_http._utils import parse_host_header
+from tachyon_http.datastructures import URL
+from tachyon_http.responses import PlainTextResponse, RedirectResponse, Response
+from tachyon_http.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["ENFORCE_DOMAIN_WILDCARD", "TrustedHostMiddleware"]
+
+ENFORCE_DOMAIN_WILDCARD = "Domain wildcard patterns must be like '*.example.com'."
+
+_CONNECTION_TYPES = frozenset(("http", "websocket"))
+_INVALID_HOST = "Invalid host header"
+
+
+def _host_header(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
+class TrustedHostMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_hosts: Sequence[str] | None = None,
+        www_redirect: bool = True,
+    ) -> None:
+        if allowed_hosts is None:
+            allowed_hosts = ["*"]
+        for pattern in allowed_hosts:
+            # A wildcard is only meaningful as a whole leading label: "*.example.com".
+            assert "*" not in pattern[1:], ENFORCE_DOMAIN_WILDCARD
+            if pattern.startswith("*") and pattern != "*":
+                assert pattern.startswith("*."), ENFORCE_DOMAIN_WILDCARD
+
+        self.app = app
+        self.allowed_hosts = [pattern.lower() for pattern in allowed_hosts]
+        self.allow_any = "*" in allowed_hosts
+        self.www_redirect = www_redirect
+        # Host names are case-insensitive; everything is lowered once here and the request's host once
+        # per request, so matching is a set lookup plus one ``endswith``.
+        self._exact_hosts = frozenset(self.allowed_hosts)
+        self._wildcard_suffixes = tuple(pattern[1:] for pattern in self.allowed_hosts if pattern.startswith("*"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.allow_any or scope["type"] not in _CONNECTION_TYPES:
+            await self.app(scope, receive, send)
+            return
+
+        parsed = parse_host_header(_host_header(scope))
+        if parsed is None:
+            await PlainTextResponse(_INVALID_HOST, status_code=400)(scope, receive, send)
+            return
+
+        host = parsed.host.lower()
+        if host in self._exact_hosts or (self._wildcard_suffixes and host.endswith(self._wildcard_suffixes)):
+            await self.app(scope, receive, send)
+            return
+
+        response: Response
+        if self.www_redirect and "www." + host in self._exact_hosts:
+            url = URL(scope=scope)
+            response = RedirectResponse(url=str(url.replace(netloc="www." + url.netloc)))
+        else:
+            response = PlainTextResponse(_INVALID_HOST, status_code=400)
+        await response(scope, receive, send)

@@ -1,0 +1,17 @@
+"""WebSocket connections.
+
+Implemented in ``tachyon_ws.websockets``; re-exported here under Tachyon's (and Starlette's) module name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tachyon_ws import websockets as _impl
+from tachyon_ws.websockets import *  # noqa: F403
+from tachyon_ws.websockets import __all__ as __all__
+
+
+def __getattr__(name: str) -> Any:
+    # Private helpers and deprecated aliases that libraries import resolve on the implementing module.
+    return getattr(_impl, name)

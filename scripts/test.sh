@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, step by step. Run it through `hatch run test` (the README's command), which
+# creates the development environment first. Every step runs even if an earlier one failed; the exit
+# status is non-zero if any step failed. Arguments are passed to the unit/integration pytest step.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failed=()
+step() {
+    local name=$1
+    shift
+    printf '\n===== %s =====\n' "$name"
+    local started=$SECONDS
+    "$@"
+    local rc=$?
+    printf -- '----- %s: exit %s in %ss\n' "$name" "$rc" "$((SECONDS - started))"
+    [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
+}
+
+# 1. Prove which router backend is in use. With TACHYON_ROUTER_REQUIRE_NATIVE=1 (CI sets it) a missing or
+#    broken C extension is an import error, so this step and every later one fail loudly.
+step "router backend" python - <<'PY'
+import os
+import tachyon_router
+print(f"tachyon_router.backend = {tachyon_router.backend!r}")
+if os.environ.get("TACHYON_ROUTER_REQUIRE_NATIVE") == "1" and tachyon_router.backend != "native":
+    raise SystemExit("TACHYON_ROUTER_REQUIRE_NATIVE=1 but the native backend is not in use")
+PY
+
+# 2. Every package's unit tests and the cross-package integration tests (pytest.ini lists them).
+#    The ci hypothesis profile runs thousands of differential examples.
+step "unit + integration tests" python -m pytest --hypothesis-profile="${HYPOTHESIS_PROFILE:-ci}" "$@"
+
+# 3. FastAPI running on Tachyon through the compatibility switch, in a pytest process of its own (a process
+#    that has already imported the real Starlette, as the router's differential tests do, cannot switch).
+step "FastAPI smoke tests" python -m pytest tests-integration/fastapi -q
+
+# 4. Starlette 1.10.0's own test suite against Tachyon (and against Starlette, for the comparison).
+step "Starlette conformance" python tests-integration/conformance/run.py
+
+# 5. The C router under AddressSanitizer + UndefinedBehaviorSanitizer: differential suite and fuzzing.
+step "sanitizers + fuzz" bash native/sanitize.sh
+
+printf '\n===== summary =====\n'
+if [ "${#failed[@]}" -eq 0 ]; then
+    echo "all steps passed"
+    exit 0
+fi
+printf 'failed: %s\n' "${failed[@]}"
+exit 1

@@ -1,0 +1,119 @@
+"""Render the latest results (results/*.json) as a Markdown table and a plot.
+
+    python tests-integration/benchmarks/report.py   # writes results/latest.md and results/inprocess.png
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _load(name: str) -> dict | None:  # type: ignore[type-arg]
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return f"{cpu or platform.processor()}, {cores} cores, {platform.system()} {platform.release()}"
+
+
+def render() -> str:
+    out = [f"Machine: {machine()}  \nPython {platform.python_version()}"]
+    inproc = _load("inprocess")
+    if inproc:
+        meta = inproc["meta"]
+        out += [
+            "",
+            f"### In-process (µs per request, best of {meta['rounds']} interleaved rounds; "
+            f"Starlette {meta['starlette']}, router backend: {meta['router_backend']})",
+            "",
+            "| scenario | raw ASGI | Starlette | Tachyon | Tachyon / raw | Starlette / raw | Tachyon speed-up |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in inproc["rows"]:
+            out.append(
+                f"| {r['scenario']} | {r['raw_us']:.2f} | {r['starlette_us']:.2f} | {r['tachyon_us']:.2f} "
+                f"| {r['tachyon_us'] / r['raw_us']:.2f}× | {r['starlette_us'] / r['raw_us']:.2f}× "
+                f"| {r['starlette_us'] / r['tachyon_us']:.2f}× |"
+            )
+    http = _load("http")
+    if http:
+        meta = http["meta"]
+        out += [
+            "",
+            f"### Over HTTP (uvicorn + uvloop + httptools, 1 worker; wrk 1 thread, {meta['connections']} "
+            f"connections, {meta['duration_s']} s × {meta['rounds']} interleaved rounds, median)",
+            "",
+            "| scenario | raw req/s | Starlette req/s | Tachyon req/s | Tachyon / raw | Tachyon / Starlette "
+            "| p99 raw / Starlette / Tachyon (ms) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in http["rows"]:
+            out.append(
+                f"| {r['scenario']} | {r['raw_rps']:.0f} | {r['starlette_rps']:.0f} | {r['tachyon_rps']:.0f} "
+                f"| {r['tachyon_rps'] / r['raw_rps']:.2f} | {r['tachyon_rps'] / r['starlette_rps']:.2f} "
+                f"| {r['raw_p99_ms']:.2f} / {r['starlette_p99_ms']:.2f} / {r['tachyon_p99_ms']:.2f} |"
+            )
+        rss = http["rss_mib"]
+        out += ["", "Server RSS after the run: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in rss.items())]
+    micro = _load("micro")
+    if micro:
+        out += ["", "### Micro-benchmarks (ops/s, best of 5)", "",
+                "| case | Starlette | Tachyon | speed-up |", "|---|---:|---:|---:|"]  # fmt: skip
+        for r in micro["rows"]:
+            out.append(
+                f"| {r['case']} | {r['starlette_ops']:.0f} | {r['tachyon_ops']:.0f} "
+                f"| {r['tachyon_ops'] / r['starlette_ops']:.2f}× |"
+            )
+    return "\n".join(out) + "\n"
+
+
+def plot() -> None:
+    inproc = _load("inprocess")
+    if not inproc:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = inproc["rows"]
+    names = [r["scenario"] for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
+    ys = range(len(rows))
+    height = 0.38
+    ax.barh([y - height / 2 for y in ys], [r["starlette_us"] / r["raw_us"] for r in rows], height, label="Starlette")
+    ax.barh([y + height / 2 for y in ys], [r["tachyon_us"] / r["raw_us"] for r in rows], height, label="Tachyon")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_yticks(list(ys), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("time per request relative to raw ASGI (1.0 = the floor; lower is better)")
+    ax.set_title("In-process cost per request, same run")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "inprocess.png", dpi=110)
+
+
+def main() -> None:
+    text = render()
+    (RESULTS / "latest.md").write_text(text)
+    plot()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
