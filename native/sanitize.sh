@@ -29,6 +29,12 @@ trap 'rm -rf "$WORK"' EXIT
 
 log() { printf '\n== %s\n' "$*"; }
 
+if ! "$PYTHON" -c "import cffi, pytest, hypothesis, starlette" 2>/dev/null; then
+    echo "$PYTHON lacks cffi/pytest/hypothesis/starlette: set PYTHON to the dev environment's interpreter" >&2
+    echo "(e.g. PYTHON=\$(hatch env find)/bin/python, or run this script under 'hatch run')" >&2
+    exit 2
+fi
+
 ensure_clang() {
     if command -v clang >/dev/null 2>&1 && echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){return 0;}' |
         clang -x c -fsanitize=fuzzer - -o "$WORK/probe" >/dev/null 2>&1; then

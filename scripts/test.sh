@@ -27,18 +27,21 @@ if os.environ.get("TACHYON_ROUTER_REQUIRE_NATIVE") == "1" and tachyon_router.bac
     raise SystemExit("TACHYON_ROUTER_REQUIRE_NATIVE=1 but the native backend is not in use")
 PY
 
-# 2. Every package's unit tests and the cross-package integration tests (pytest.ini lists them).
+# 2. Lint: ruff and mypy --strict over every package (their own Hatch environment).
+step "lint (ruff, mypy --strict)" hatch run lint:check
+
+# 3. Every package's unit tests and the cross-package integration tests (pytest.ini lists them).
 #    The ci hypothesis profile runs thousands of differential examples.
 step "unit + integration tests" python -m pytest --hypothesis-profile="${HYPOTHESIS_PROFILE:-ci}" "$@"
 
-# 3. FastAPI running on Tachyon through the compatibility switch, in a pytest process of its own (a process
+# 4. FastAPI running on Tachyon through the compatibility switch, in a pytest process of its own (a process
 #    that has already imported the real Starlette, as the router's differential tests do, cannot switch).
 step "FastAPI smoke tests" python -m pytest tests-integration/fastapi -q
 
-# 4. Starlette 1.10.0's own test suite against Tachyon (and against Starlette, for the comparison).
+# 5. Starlette 1.10.0's own test suite against Tachyon (and against Starlette, for the comparison).
 step "Starlette conformance" python tests-integration/conformance/run.py
 
-# 5. The C router under AddressSanitizer + UndefinedBehaviorSanitizer: differential suite and fuzzing.
+# 6. The C router under AddressSanitizer + UndefinedBehaviorSanitizer: differential suite and fuzzing.
 step "sanitizers + fuzz" bash native/sanitize.sh
 
 printf '\n===== summary =====\n'

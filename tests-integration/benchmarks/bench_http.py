@@ -86,7 +86,7 @@ def lua_script(scenario: Scenario, workdir: Path) -> Path | None:
     script = workdir / f"{abs(hash(scenario.name))}.lua"
     lines = [f'wrk.method = "{scenario.method}"']
     if scenario.body:
-        lines += [f'local f = io.open("{body_file}", "rb")', "wrk.body = f:read(\"*a\")", "f:close()"]
+        lines += [f'local f = io.open("{body_file}", "rb")', 'wrk.body = f:read("*a")', "f:close()"]
     if scenario.content_type:
         lines.append(f'wrk.headers["Content-Type"] = "{scenario.content_type.decode()}"')
     script.write_text("\n".join(lines) + "\n")

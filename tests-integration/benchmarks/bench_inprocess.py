@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apps import FRAMEWORKS, load  # noqa: E402
-from scenarios import SCENARIOS, Scenario  # noqa: E402
+from apps import FRAMEWORKS, load
+from scenarios import SCENARIOS, Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -1,6 +1,6 @@
 """Render the latest results (results/*.json) as a Markdown table and a plot.
 
-    python tests-integration/benchmarks/report.py   # writes results/latest.md and results/inprocess.png
+python tests-integration/benchmarks/report.py   # writes results/latest.md and results/inprocess.png
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ def main() -> None:
     ]
     if not args.skip_http:
         steps.append(
-            [sys.executable, str(HERE / "bench_http.py")]
-            + (["--rounds", "1", "--duration", "1"] if args.quick else [])
+            [sys.executable, str(HERE / "bench_http.py")] + (["--rounds", "1", "--duration", "1"] if args.quick else [])
         )
     steps.append([sys.executable, str(HERE / "report.py")])
     for step in steps:

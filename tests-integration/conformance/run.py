@@ -15,7 +15,9 @@ Tachyon (or is listed in expected_differences.toml), 1 otherwise, 2 for a usage 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -31,7 +33,7 @@ import tomllib
 import venv
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -65,6 +67,10 @@ SHARED_TEST_DEPS = (
 SHARED_CONDITIONAL_DEPS = (
     # httpx2[zstd] (Starlette's dev dependencies) on Python <= 3.13: the expected Accept-Encoding has zstd.
     "backports-zstd",
+    # Optional in Starlette's dev dependencies: when the Tachyon side has it, both sides watch for
+    # blocking calls in the event loop (the plugin points it at Tachyon's code on the Tachyon side).
+    "blockbuster",
+    "forbiddenfruit",
 )
 REFERENCE_ONLY_DEPS = (
     f"starlette=={STARLETTE_VERSION}",
@@ -77,6 +83,10 @@ REFERENCE_ONLY_DEPS = (
 DEFAULT_TEST_TIMEOUT_S = 60
 # And each whole pytest run this many (Starlette's suite takes well under a minute per side).
 DEFAULT_RUN_TIMEOUT_S = 1500
+# How often the runner looks whether a pytest run has finished (durations are measured to this precision).
+POLL_INTERVAL_S = 0.1
+# Run directories (tests copy, logs, JUnit files) of finished runs are removed after this long.
+RUN_DIR_MAX_AGE_S = 6 * 3600
 
 # Owners of the areas, for grouping failures. First by the deepest Tachyon frame of the failure, else by
 # the test file.
@@ -274,9 +284,37 @@ class Side:
     returncode: int | None = None
 
 
-def prepare_workdir(side: str, tests: Path) -> Path:
-    workdir = CACHE / "runs" / side
-    shutil.rmtree(workdir, ignore_errors=True)
+@contextlib.contextmanager
+def cache_lock() -> Iterator[None]:
+    """Serialises setup and result-cache updates between runs started at the same time by several people."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def new_run_dir() -> Path:
+    """A directory of this invocation's own (runs may overlap); `runs/latest` points at the newest one."""
+    runs = CACHE / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in runs.iterdir():
+        # Finished runs of others are kept a while for their logs, then removed.
+        if old.is_dir() and not old.is_symlink() and now - old.stat().st_mtime > RUN_DIR_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=runs))
+    link = runs / f".latest-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(run_dir.name)
+    os.replace(link, runs / "latest")
+    return run_dir
+
+
+def prepare_workdir(side: str, tests: Path, run_dir: Path) -> Path:
+    workdir = run_dir / side
     workdir.mkdir(parents=True)
     shutil.copytree(tests, workdir / "tests")
     filters = STARLETTE_FILTERWARNINGS if side == "starlette" else TACHYON_FILTERWARNINGS
@@ -314,17 +352,25 @@ def start(
     log(f"[{side.name}] {' '.join(cmd)}  (log: {side.log})")
 
 
-def wait(side: Side, run_timeout_s: int) -> None:
-    assert side.proc is not None
-    remaining = max(1.0, run_timeout_s - (time.monotonic() - side.started))
-    try:
-        side.returncode = side.proc.wait(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        side.proc.kill()
-        side.returncode = side.proc.wait()
-        log(f"[{side.name}] killed after {run_timeout_s}s")
-    side.duration = time.monotonic() - side.started
-    log(f"[{side.name}] pytest exited {side.returncode} after {side.duration:.1f}s")
+def wait(sides: Sequence[Side], run_timeout_s: int) -> None:
+    """Wait for every started side, noting when each one finishes (they may run in parallel)."""
+    running = [side for side in sides if side.proc is not None and side.returncode is None]
+    while running:
+        for side in list(running):
+            assert side.proc is not None
+            elapsed = time.monotonic() - side.started
+            code = side.proc.poll()
+            if code is None and elapsed > run_timeout_s:
+                side.proc.kill()
+                code = side.proc.wait()
+                log(f"[{side.name}] killed after {run_timeout_s}s")
+            if code is not None:
+                side.returncode = code
+                side.duration = elapsed
+                running.remove(side)
+                log(f"[{side.name}] pytest exited {code} after {elapsed:.1f}s")
+        if running:
+            time.sleep(POLL_INTERVAL_S)
 
 
 # -------------------------------------------------------------------------------------------- results
@@ -395,7 +441,10 @@ def _deepest_tachyon_module(text: str) -> str:
 
 
 def _last_error_line(log_file: Path) -> str:
-    lines = [line[1:].strip() for line in log_file.read_text(errors="replace").splitlines() if line.startswith("E ")]
+    text = log_file.read_text(errors="replace").splitlines()
+    lines = [line[1:].strip() for line in text if line.startswith("E ")]
+    if not lines:  # pytest's own crash (e.g. a plugin failed): the traceback's last line names the exception
+        lines = [line.removeprefix("INTERNALERROR>").strip() for line in text if line.startswith("INTERNALERROR>")]
     return lines[-1] if lines else ""
 
 
@@ -403,23 +452,24 @@ def file_of_node(node: str) -> str:
     return node.split("::", 1)[0]
 
 
-def owner_of(node: str, result: Result | None) -> str:
+def owner_of(node: str, result: Result | None, default_owner: str = DEFAULT_FILE_OWNER) -> str:
     if result is not None and result.owner_hint:
         for prefix, owner in MODULE_OWNERS:
             if result.owner_hint.startswith(prefix):
                 return owner
-    return FILE_OWNERS.get(file_of_node(node), DEFAULT_FILE_OWNER)
+    return FILE_OWNERS.get(file_of_node(node), default_owner)
 
 
-def load_expected() -> dict[str, str]:
-    if not EXPECTED_FILE.exists():
+def load_expected(path: Path | None = None) -> dict[str, str]:
+    path = EXPECTED_FILE if path is None else path
+    if not path.exists():
         return {}
-    data = tomllib.loads(EXPECTED_FILE.read_text())
+    data = tomllib.loads(path.read_text())
     expected: dict[str, str] = {}
     for entry in data.get("difference", []):
         test, reason = entry.get("test"), entry.get("reason")
         if not isinstance(test, str) or not isinstance(reason, str) or not reason.strip():
-            raise SetupError(f"{EXPECTED_FILE}: every [[difference]] needs a `test` node id and a `reason`")
+            raise SetupError(f"{path}: every [[difference]] needs a `test` node id and a `reason`")
         expected[test] = reason
     return expected
 
@@ -513,6 +563,8 @@ def render(
     expected: dict[str, str],
     *,
     top: int = 8,
+    default_owner: str = DEFAULT_FILE_OWNER,
+    only_differing: bool = False,
 ) -> str:
     lines = [
         "| test file | owner | Starlette p/f/s | Tachyon p/f/s | passes on Starlette, not on Tachyon "
@@ -526,10 +578,12 @@ def render(
         sides = cmp.per_file[file]
         totals["starlette"].update(sides["starlette"])
         totals["tachyon"].update(sides["tachyon"])
-        owner = FILE_OWNERS.get(file, DEFAULT_FILE_OWNER)
+        owner = FILE_OWNERS.get(file, default_owner)
         times = cmp.seconds.get(file, {"starlette": 0.0, "tachyon": 0.0})
         total_seconds["starlette"] += times["starlette"]
         total_seconds["tachyon"] += times["tachyon"]
+        if only_differing and sides["starlette"] == sides["tachyon"] and not regress_by_file.get(file):
+            continue  # long suites: list only the files whose results differ
         lines.append(
             f"| {file} | {owner} | {_triple(sides['starlette'])} | {_triple(sides['tachyon'])} "
             f"| {regress_by_file.get(file, 0)} | {times['starlette']:.1f} / {times['tachyon']:.1f} |"
@@ -558,7 +612,7 @@ def render(
         grouped: dict[str, Counter[str]] = defaultdict(Counter)
         examples: dict[tuple[str, str], str] = {}
         for node, result in cmp.regressions.items():
-            owner = owner_of(node, result)
+            owner = owner_of(node, result, default_owner)
             reason = _reason(result)
             grouped[owner][reason] += 1
             examples.setdefault((owner, reason), node)
@@ -609,7 +663,9 @@ def load_cache(path: Path) -> dict[str, Result]:
 
 def save_cache(path: Path, results: dict[str, Result], meta: dict[str, object]) -> None:
     payload = {"meta": meta, "results": {n: dataclasses.asdict(r) for n, r in sorted(results.items())}}
-    path.write_text(json.dumps(payload, indent=1))
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(payload, indent=1))
+    os.replace(partial, path)  # readers never see half a file
 
 
 def merge(
@@ -677,10 +733,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cached_report:
         return cached_report(args)
     try:
-        tests = ensure_tests(ensure_sdist(sys.executable))
+        if importlib.util.find_spec("tachyon") is None or importlib.util.find_spec("pytest") is None:
+            raise SetupError(
+                f"{sys.executable} has no Tachyon/pytest: run this script with the development environment's Python "
+                "(e.g. `hatch run conformance`)"
+            )
+        with cache_lock():
+            tests = ensure_tests(ensure_sdist(sys.executable))
+            reference_python = None if args.tachyon_only else ensure_reference_env()
         selection = normalise_selection(args.files, tests)
         expected = load_expected()
-        reference_python = None if args.tachyon_only else ensure_reference_env()
     except SetupError as exc:
         log(f"setup error: {exc}")
         return 2
@@ -692,11 +754,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"--tachyon-env needs KEY=VALUE, got {item!r}")
             return 2
         tachyon_env[key] = value
-    runs = CACHE / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
+    runs = new_run_dir()
     sides = []
     tachyon = Side(
-        "tachyon", sys.executable, prepare_workdir("tachyon", tests), runs / "tachyon.xml", runs / "tachyon.log"
+        "tachyon", sys.executable, prepare_workdir("tachyon", tests, runs), runs / "tachyon.xml", runs / "tachyon.log"
     )
     sides.append(tachyon)
     if reference_python is not None:
@@ -704,7 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             Side(
                 "starlette",
                 reference_python,
-                prepare_workdir("starlette", tests),
+                prepare_workdir("starlette", tests, runs),
                 runs / "starlette.xml",
                 runs / "starlette.log",
             )
@@ -712,10 +773,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for side in sides:
         start(side, selection, args.keyword, extra, args.test_timeout, tachyon_env if side is tachyon else None)
         if args.serial:
-            wait(side, args.run_timeout)
-    for side in sides:
-        if side.returncode is None:
-            wait(side, args.run_timeout)
+            wait([side], args.run_timeout)
+    wait(sides, args.run_timeout)
 
     problems = 0
     for side in sides:
@@ -727,7 +786,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 problems += 1
 
     ref_cache = CACHE / "results-starlette.json"
-    tachyon_results = parse_junit(tachyon.junit)
+    # Only Starlette's tests count: pytest reports its own crash as a test case named "internal".
+    tachyon_results = {n: r for n, r in parse_junit(tachyon.junit).items() if n.startswith("tests/")}
     if not tachyon_results and tachyon.returncode not in (0, 1, 5):
         # pytest stopped before running anything (e.g. Starlette's conftest failed to import on Tachyon):
         # every selected file counts as a collection error with the reason pytest printed.
@@ -740,10 +800,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for f in targets
         }
     if reference_python is not None:
-        fresh = parse_junit(sides[1].junit)
+        fresh = {n: r for n, r in parse_junit(sides[1].junit).items() if n.startswith("tests/")}
         reference = fresh
-        merged = merge(load_cache(ref_cache), fresh, files, bool(args.keyword) or any("::" in s for s in selection))
-        save_cache(ref_cache, merged, {"starlette": STARLETTE_VERSION, "duration_s": round(sides[1].duration, 1)})
+        with cache_lock():
+            merged = merge(load_cache(ref_cache), fresh, files, bool(args.keyword) or any("::" in s for s in selection))
+            save_cache(ref_cache, merged, {"starlette": STARLETTE_VERSION, "duration_s": round(sides[1].duration, 1)})
     else:
         reference = load_cache(ref_cache)
         if not reference:
@@ -761,8 +822,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
     tachyon_cache = CACHE / "results-tachyon.json"
     keyword_or_nodes = bool(args.keyword) or any("::" in s for s in selection)
-    merged_tachyon = merge(load_cache(tachyon_cache), tachyon_results, files, keyword_or_nodes)
-    save_cache(tachyon_cache, merged_tachyon, {"last_duration_s": round(tachyon.duration, 1)})
+    if not tachyon_env:  # runs with a modified environment (e.g. another router backend) are not cached
+        with cache_lock():
+            merged_tachyon = merge(load_cache(tachyon_cache), tachyon_results, files, keyword_or_nodes)
+            save_cache(tachyon_cache, merged_tachyon, {"last_duration_s": round(tachyon.duration, 1)})
 
     cmp = compare(reference, tachyon_results, expected, bool(args.keyword) or any("::" in s for s in selection))
     durations = {side.name: side.duration for side in sides}
@@ -773,6 +836,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{node}: {result.outcome}: {result.message.splitlines()[0] if result.message else ''}")
     if args.report:
         args.report.write_text(report)
+    for side in sides:  # pytest's own closing line of each run, e.g. "1412 passed, 2 failed in 40.1s"
+        closing = [line for line in side.log.read_text(errors="replace").splitlines() if line.strip()]
+        print(f"{side.name} side (pytest): {closing[-1].strip('= ') if closing else 'no output'}")
     summary = (
         f"conformance: {len(cmp.regressions)} test(s) pass on Starlette but not on Tachyon; "
         f"{len(cmp.expected_hits)} expected difference(s)."

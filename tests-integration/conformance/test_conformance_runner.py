@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -210,3 +213,47 @@ def test_the_plugin_and_runner_agree_on_the_starlette_version() -> None:
     plugin_source = Path(__file__).with_name("tachyon_conformance_plugin.py").read_text()
     assert f'REFERENCE_VERSION = "{run.STARLETTE_VERSION}"' in plugin_source
     assert len(run.SDIST_SHA256) == 64 and int(run.SDIST_SHA256, 16) >= 0
+
+
+def test_every_run_gets_its_own_directory_and_latest_points_to_the_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "CACHE", tmp_path)
+    first = run.new_run_dir()
+    second = run.new_run_dir()
+    assert first != second and first.is_dir() and second.is_dir()
+    assert (tmp_path / "runs" / "latest").resolve() == second.resolve()
+    with run.cache_lock():  # the lock is a plain file lock in the cache directory
+        assert (tmp_path / ".lock").exists()
+
+
+def test_blockbuster_watches_tachyon_code_on_the_tachyon_side() -> None:
+    pytest.importorskip("blockbuster", reason="blockbuster is optional (both sides run without it then)")
+    script = textwrap.dedent(
+        """
+        import asyncio, time
+        import tachyon_conformance_plugin  # installs the switch and adapts blockbuster, as `-p` does
+        import tachyon_http.concurrency
+        from blockbuster import BlockBuster, BlockingError
+
+        bb = BlockBuster("starlette")  # exactly what Starlette's conftest asks for
+        allowed = bb.functions["io.BufferedReader.read"].can_block_in("/starlette/testclient.py", "receive")
+        print(allowed.can_block_functions[-1][0])
+
+        async def blocking_call_from_tachyon_code() -> None:
+            # a frame whose file is a Tachyon module, as if the module itself called time.sleep
+            exec(compile("time.sleep(0.001)", tachyon_http.concurrency.__file__, "exec"), {"time": time})
+
+        bb.activate()
+        try:
+            asyncio.run(blocking_call_from_tachyon_code())
+        except BlockingError:
+            print("detected")
+        finally:
+            bb.deactivate()
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "TACHYON_CONFORMANCE_SIDE": "tachyon"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["/tachyon_testclient/testclient.py", "detected"]

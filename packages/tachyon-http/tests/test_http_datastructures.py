@@ -24,7 +24,7 @@ from tachyon_http.datastructures import (
     URLPath,
 )
 
-# --- URL ---------------------------------------------------------------------------------------------------
+# --- URL ----------------------------------------------------------------------------------------------------------
 
 
 def test_url_exposes_its_components() -> None:
@@ -156,7 +156,7 @@ def test_url_path_make_absolute_url() -> None:
         URLPath("/x", protocol="ftp")  # type: ignore[arg-type]
 
 
-# --- small value types --------------------------------------------------------------------------------------
+# --- small value types --------------------------------------------------------------------------------------------
 
 
 def test_secret_hides_its_value_in_repr() -> None:
@@ -196,7 +196,7 @@ def test_state_is_attribute_and_item_access_to_a_shared_dict() -> None:
         state.missing  # noqa: B018
 
 
-# --- multidicts -----------------------------------------------------------------------------------------------
+# --- multidicts ---------------------------------------------------------------------------------------------------
 
 
 def test_immutable_multidict_reads_last_value_and_keeps_all() -> None:
@@ -268,7 +268,7 @@ async def test_form_data_close_closes_every_upload() -> None:
     assert first.closed and second.closed
 
 
-# --- headers ------------------------------------------------------------------------------------------------
+# --- headers ------------------------------------------------------------------------------------------------------
 
 
 def test_headers_are_case_insensitive_and_keep_duplicates() -> None:
@@ -364,7 +364,7 @@ def test_headers_mutablecopy_is_independent() -> None:
     assert headers["a"] == "1" and copy["a"] == "2"
 
 
-# --- UploadFile -------------------------------------------------------------------------------------------------
+# --- UploadFile ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.anyio
@@ -414,7 +414,7 @@ async def test_upload_file_writes_that_reach_disk_run_off_the_event_loop() -> No
     await upload.close()
 
 
-# --- URL components built from the scope agree with parsing the URL string --------------------------------------
+# --- URL components built from the scope agree with parsing the URL string ----------------------------------------
 
 _path_chars = st.sampled_from(list("/abc?#\\@:%. \t\r\n\x00é~+;=&[]") + ["//"])
 _hosts = st.sampled_from(
@@ -448,3 +448,80 @@ def test_query_params_parse_like_parse_qsl(query: str) -> None:
     assert QueryParams(query.encode()).multi_items() == parse_qsl(
         query.encode().decode("latin-1"), keep_blank_values=True
     )
+
+
+# --- differential: same results as Starlette 1.10 -----------------------------------------------------------------
+
+try:
+    import starlette.datastructures as _reference
+except ImportError:  # pragma: no cover - the reference is a development dependency only
+    _reference = None
+# Under Tachyon's compatibility switch `starlette` would be Tachyon itself: nothing to compare then.
+_has_reference = _reference is not None and _reference.URL is not URL
+
+
+@pytest.mark.skipif(not _has_reference, reason="the real Starlette is not importable in this process")
+@settings(max_examples=300, deadline=None)
+@given(
+    scheme=st.sampled_from(["http", "https", "ws", "wss"]),
+    path=st.lists(_path_chars, max_size=12).map("".join),
+    query=st.text(alphabet="ab=&%2é#?", max_size=8).map(str.encode),
+    host=st.none() | _hosts | st.sampled_from([b"h:000080", b"[::ffff:1.2.3.4]", b"[V1.x]", b"h:65536"]),
+    server=st.none() | st.sampled_from([("srv", 80), ("srv", 443), ("::1", 8000), ("10.0.0.1", 8080)]),
+    root_path=st.sampled_from(["", "/app"]),
+)
+def test_url_from_scope_matches_starlette(
+    scheme: str, path: str, query: bytes, host: bytes | None, server: tuple[str, int] | None, root_path: str
+) -> None:
+    assert _reference is not None
+    headers = [] if host is None else [(b"host", host)]
+    scope = {
+        "scheme": scheme,
+        "path": path,
+        "query_string": query,
+        "headers": headers,
+        "server": server,
+        "root_path": root_path,
+    }
+    ours, theirs = URL(scope=scope), _reference.URL(scope=dict(scope))
+    assert str(ours) == str(theirs)
+    try:
+        expected = theirs.components
+    except ValueError:
+        return
+    assert ours.components == expected
+    assert (ours.path, ours.query, ours.netloc, ours.hostname) == (
+        theirs.path,
+        theirs.query,
+        theirs.netloc,
+        theirs.hostname,
+    )
+
+
+@pytest.mark.skipif(not _has_reference, reason="the real Starlette is not importable in this process")
+@settings(max_examples=200, deadline=None)
+@given(
+    url=st.sampled_from(["http://u:p@h:1/p?a=1&b=2#f", "https://[::1]:8/x", "/rel?q=1", "//h/p", "ws://h"]),
+    change=st.fixed_dictionaries(
+        {},
+        optional={
+            "scheme": st.sampled_from(["http", "wss", ""]),
+            "path": st.sampled_from(["/x", "", "y", "//z"]),
+            "query": st.sampled_from(["a=1", ""]),
+            "fragment": st.sampled_from(["f", ""]),
+            "hostname": st.sampled_from(["x", "fe::1", "[::2]", "h:9", ""]),
+            "port": st.none() | st.integers(0, 70000),
+            "username": st.none() | st.sampled_from(["u", ""]),
+            "password": st.none() | st.sampled_from(["p", ""]),
+        },
+    ),
+)
+def test_url_replace_matches_starlette(url: str, change: dict[str, Any]) -> None:
+    assert _reference is not None
+    try:
+        expected = str(_reference.URL(url).replace(**change))
+    except (TypeError, ValueError, AttributeError) as error:
+        with pytest.raises(type(error)):
+            URL(url).replace(**change)
+        return
+    assert str(URL(url).replace(**change)) == expected

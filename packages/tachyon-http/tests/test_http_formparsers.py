@@ -46,7 +46,7 @@ def _part(name: str, body: bytes, filename: str | None = None, headers: Sequence
 END = b"--B--\r\n"
 
 
-# --- parse_options_header -------------------------------------------------------------------------------------
+# --- parse_options_header -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -291,7 +291,7 @@ def test_form_message_is_deprecated() -> None:
             FormMessage(2)
 
 
-# --- differential: same results as Starlette 1.10's parsers (python-multipart) ---------------------------------
+# --- differential: same results as Starlette 1.10's parsers (python-multipart) ------------------------------------
 
 try:
     import starlette.datastructures as _reference_datastructures

@@ -310,3 +310,12 @@ def test_random_json_like_data_matches_starlette_including_errors(content: Any) 
 def test_json_response_body_uses_the_same_encoder() -> None:
     content = {"value": 1e-5, "items": [1, 2.5, "x"]}
     assert JSONResponse(content).body == starlette_render(content)
+
+
+def test_a_refused_gc_introspection_falls_back_to_the_stdlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*objects: Any) -> list[Any]:
+        raise RuntimeError("gc.get_referents is not allowed here")
+
+    monkeypatch.setattr(_json, "get_referents", refuse)
+    content = [{"id": index, "tags": ["a", "b"]} for index in range(40)]
+    assert _json.dumps(content) == starlette_render(content)

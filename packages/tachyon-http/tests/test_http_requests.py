@@ -6,6 +6,7 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings, strategies as st
 from tachyon_http.datastructures import URL, Address, FormData, QueryParams, State, UploadFile
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.formparsers import MultiPartException
@@ -23,7 +24,7 @@ from tachyon_http.types import Message, Scope
 MakeRequest = Callable[..., Request]
 MakeScope = Callable[..., Scope]
 
-# --- HTTPConnection -------------------------------------------------------------------------------------------
+# --- HTTPConnection -----------------------------------------------------------------------------------------------
 
 
 def test_connection_is_a_read_only_view_of_the_scope(make_scope: MakeScope) -> None:
@@ -137,7 +138,7 @@ def test_url_for_uses_the_router_and_base_url(make_scope: MakeScope) -> None:
         HTTPConnection(make_scope()).url_for("user")
 
 
-# --- cookies ---------------------------------------------------------------------------------------------------
+# --- cookies ------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,7 @@ def test_cookie_parser(header: str, expected: dict[str, str]) -> None:
     assert cookie_parser(header) == expected
 
 
-# --- Request body ---------------------------------------------------------------------------------------------
+# --- Request body -------------------------------------------------------------------------------------------------
 
 
 def test_request_method_and_receive(make_request: MakeRequest) -> None:
@@ -379,3 +380,25 @@ async def test_two_streams_share_one_body(make_request: MakeRequest) -> None:
     assert await second.__anext__() == b""
     with pytest.raises(StopAsyncIteration):
         await second.__anext__()
+
+
+try:
+    from starlette.requests import cookie_parser as _reference_cookie_parser
+except ImportError:  # pragma: no cover - the reference is a development dependency only
+    _reference_cookie_parser = None
+
+
+@pytest.mark.skipif(
+    _reference_cookie_parser is None or _reference_cookie_parser is cookie_parser,
+    reason="the real Starlette is not importable in this process",
+)
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "=", ";", " ", '"', "\\", "\\0", "\\12", "\\101", "é", "\t", "\n", "x=y"]), max_size=14
+    )
+)
+def test_cookie_parser_matches_starlette(pieces: list[str]) -> None:
+    header = "".join(pieces)
+    assert _reference_cookie_parser is not None
+    assert cookie_parser(header) == _reference_cookie_parser(header)

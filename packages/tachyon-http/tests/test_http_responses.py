@@ -247,6 +247,14 @@ async def test_subclass_render_and_init_headers_overrides_are_used() -> None:
     assert start_headers(messages)["x-rendered"] == "yes"
 
 
+async def test_a_render_override_returning_none_gives_no_content_length() -> None:
+    class NoBody(Response):
+        def render(self, content: Any) -> Any:
+            return None
+
+    assert NoBody("ignored", media_type="text/plain").raw_headers == [(b"content-type", b"text/plain; charset=utf-8")]
+
+
 async def test_background_task_runs_after_the_body_is_sent() -> None:
     events: list[str] = []
 
@@ -631,6 +639,47 @@ async def test_file_bodies_are_sent_as_if_read_one_chunk_at_a_time(tmp_path: Pat
     path.write_bytes(content)
     messages = await run(FileResponse(path))
     assert messages[1:] == one_read_per_chunk(content, chunk_size)
+
+
+def one_read_per_range_chunk(content: bytes, start: int, end: int, chunk_size: int) -> list[Message]:
+    # Reading min(chunk_size, remaining) per message until the range ends or a read comes back short.
+    messages: list[Message] = []
+    position = start
+    while True:
+        chunk = content[position : position + min(chunk_size, end - position)]
+        position += len(chunk)
+        more = len(chunk) == chunk_size and position < end
+        messages.append({"type": "http.response.body", "body": chunk, "more_body": more})
+        if not more:
+            return messages
+
+
+@pytest.mark.parametrize(("start", "length"), [(0, 1.5), (10, 4), (0, 4), (5, 8), (100, 9.25)], ids=lambda n: f"{n}")
+async def test_large_single_ranges_are_sent_as_if_read_one_chunk_at_a_time(
+    tmp_path: Path, start: int, length: float
+) -> None:
+    chunk_size = FileResponse.chunk_size
+    content = bytes(range(256)) * (12 * chunk_size // 256)
+    path = tmp_path / "file.bin"
+    path.write_bytes(content)
+    end = start + int(length * chunk_size)
+    scope = http_scope(headers=[(b"range", f"bytes={start}-{end - 1}".encode())])
+    messages = await run(FileResponse(path), scope)
+    assert messages[0]["status"] == 206
+    assert messages[1:] == one_read_per_range_chunk(content, start, end, chunk_size)
+
+
+@pytest.mark.parametrize("remaining_chunks", [0, 2, 2.5, 7])
+async def test_a_range_of_a_file_that_shrank_ends_where_the_file_ends(tmp_path: Path, remaining_chunks: float) -> None:
+    chunk_size = FileResponse.chunk_size
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"a" * (10 * chunk_size))
+    response = FileResponse(path, stat_result=os.stat(path))
+    shrunk = b"b" * int(remaining_chunks * chunk_size)
+    path.write_bytes(shrunk)
+    scope = http_scope(headers=[(b"range", f"bytes=0-{9 * chunk_size}".encode())])
+    messages = await run(response, scope)
+    assert messages[1:] == one_read_per_range_chunk(shrunk, 0, 9 * chunk_size + 1, chunk_size)
 
 
 async def test_a_file_of_exactly_chunk_size_ends_with_an_empty_chunk(tmp_path: Path) -> None:

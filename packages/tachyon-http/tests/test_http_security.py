@@ -48,13 +48,20 @@ def _linear_time(build: Callable[[int], Any], run: Callable[[Any], Any], size: i
             best = min(best, time.perf_counter() - start)
         return best
 
-    small = max(measure(size), 1e-4)
-    large = measure(size * 8)
-    assert large < 1.0
-    assert large / small < 32
+    # A quadratic algorithm is 64x slower at every attempt; scheduling noise on a shared machine is not, so
+    # one good attempt out of three is enough.
+    ratios = []
+    for _ in range(3):
+        small = max(measure(size), 1e-4)
+        large = measure(size * 8)
+        assert large < 1.0
+        ratios.append(large / small)
+        if ratios[-1] < 32:
+            return
+    raise AssertionError(f"time grows faster than linearly: 8x input took {ratios} times longer")
 
 
-# --- CVE-2024-24762: Content-Type parsing in linear time ------------------------------------------------------ --
+# --- CVE-2024-24762: Content-Type parsing in linear time ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -105,7 +112,7 @@ async def test_too_many_urlencoded_fields_in_one_chunk_is_400(make_request: Make
     await _expect_400(request, "Too many fields. Maximum number of fields is 1000.")
 
 
-# --- CVE-2024-47874 / CVE-2026-54283: part sizes ----------------------------------------------------------------------
+# --- CVE-2024-47874 / CVE-2026-54283: part sizes ------------------------------------------------------------------
 
 
 @pytest.mark.anyio
@@ -140,7 +147,7 @@ async def test_too_many_part_headers_is_400(make_request: MakeRequest) -> None:
     await _expect_400(_multipart(body, make_request), "Invalid multipart data.")
 
 
-# --- CVE-2025-54121: uploads that reach disk are written off the event loop --------------------------------------
+# --- CVE-2025-54121: uploads that reach disk are written off the event loop ---------------------------------------
 
 
 @pytest.mark.anyio
@@ -161,7 +168,7 @@ async def test_upload_rollover_happens_in_a_worker_thread(make_request: MakeRequ
     assert threads and threading.get_ident() not in threads
 
 
-# --- broken multipart bodies -----------------------------------------------------------------------------------------
+# --- broken multipart bodies --------------------------------------------------------------------------------------
 
 
 @pytest.mark.anyio
@@ -200,7 +207,7 @@ async def test_broken_multipart_is_400(
     await _expect_400(_multipart(body, make_request, content_type), detail)
 
 
-# --- CVE-2026-48710 / CVE-2026-54282: the request URL ---------------------------------------------------------------
+# --- CVE-2026-48710 / CVE-2026-54282: the request URL -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -276,7 +283,7 @@ def test_path_with_leading_double_slash_and_no_host_stays_a_path() -> None:
     assert url.netloc == "" and url.path == "/%2Fevil.com/x"
 
 
-# --- other hostile input ----------------------------------------------------------------------------------------------
+# --- other hostile input ------------------------------------------------------------------------------------------
 
 
 def test_query_strings_with_invalid_encoding_do_not_fail() -> None:
@@ -321,3 +328,36 @@ def test_mutable_headers_reject_response_splitting(value: str) -> None:
     with pytest.raises(ValueError, match="forbidden character"):
         headers[f"x{value}"] = "v"
     assert headers.raw == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("content_type", "outcome"),
+    [
+        (b"multipart/form-data; boundary", 400),  # empty boundary
+        (b'multipart/form-data; boundary="unterminated', 400),  # boundary does not match the body
+        (b"multipart/form-data; boundary=a\\b; boundary=", 400),  # the last (empty) boundary wins
+        (b"multipart/form-data;;;;", 400),  # no boundary at all
+        (b"multipart/form-data; charset=\xff\xfe; boundary=B", "1"),  # unknown charset: latin-1
+        (b"multipart/form-data; boundary=B; charset=" + b"x" * 10_000, "1"),
+        (b"MULTIPART/FORM-DATA; BOUNDARY=B", "1"),  # names are case-insensitive
+    ],
+)
+async def test_malformed_multipart_content_types_never_crash(
+    make_request: MakeRequest, content_type: bytes, outcome: int | str
+) -> None:
+    body = b'--B\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--B--\r\n'
+    request = _multipart(body, make_request, content_type)
+    if outcome == 400:
+        await _expect_400(request)
+    else:
+        assert (await request.form())["a"] == outcome
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "content_type", [b"application/x-www-form-urlencoded;", b"application/x-www-form-urlencoded ; charset=\xff"]
+)
+async def test_urlencoded_content_type_parameters_are_ignored(make_request: MakeRequest, content_type: bytes) -> None:
+    request = make_request(b"a=1", headers=[(b"content-type", content_type)], app=APP)
+    assert (await request.form())["a"] == "1"

@@ -24,7 +24,8 @@ def native_available() -> bool:
 def require_backend(name: str) -> str:
     """Skip a native parameter when the extension is absent, unless CI demands it (then fail)."""
     if name == "native" and not native_available():
-        if os.environ.get("TACHYON_ROUTER_REQUIRE_NATIVE", "").strip() not in ("", "0"):
+        required = os.environ.get("TACHYON_ROUTER_REQUIRE_NATIVE", "").strip().lower()
+        if required not in ("", "0", "false", "no", "off"):
             pytest.fail("TACHYON_ROUTER_REQUIRE_NATIVE is set but tachyon_router._native cannot be imported")
         pytest.skip("native router extension not built")
     return name

@@ -218,11 +218,16 @@ def _check_table(backend: str, specs: list[RouteSpec], probes: list[tuple[str, s
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 
+# Each example builds up to three tables and probes them many times: under hypothesis' default profile run
+# a moderate number; a profile asking for more (`--hypothesis-profile=ci`) gets exactly what it asks for.
+_DEFAULT_EXAMPLES = settings.default.max_examples
+_EXAMPLES = 50 if _DEFAULT_EXAMPLES <= 100 else _DEFAULT_EXAMPLES
+
 probe = st.tuples(st.sampled_from(REQUEST_METHODS), st.sampled_from([HTTP, WEBSOCKET]))
 
 
 @pytest.mark.parametrize("backend", ["python", "native"])
-@settings(suppress_health_check=_SUPPRESS, deadline=None)
+@settings(suppress_health_check=_SUPPRESS, deadline=None, max_examples=_EXAMPLES)
 @given(data=st.data())
 def test_table_agrees_with_starlettes_first_match_loop(
     backend: str, backend_guard: Callable[[str], str], data: st.DataObject
@@ -233,7 +238,7 @@ def test_table_agrees_with_starlettes_first_match_loop(
     _check_table(backend, specs, probes)
 
 
-@settings(suppress_health_check=_SUPPRESS, deadline=None)
+@settings(suppress_health_check=_SUPPRESS, deadline=None, max_examples=_EXAMPLES)
 @given(data=st.data())
 def test_native_and_twin_matchers_return_identical_low_level_answers(
     backend_guard: Callable[[str], str], data: st.DataObject
@@ -313,7 +318,7 @@ def family_table(draw: st.DrawFn) -> list[RouteSpec]:
 
 
 @pytest.mark.parametrize("backend", ["python", "native"])
-@settings(suppress_health_check=_SUPPRESS, deadline=None)
+@settings(suppress_health_check=_SUPPRESS, deadline=None, max_examples=_EXAMPLES)
 @given(data=st.data())
 def test_larger_app_like_tables_agree_with_starlette(
     backend: str, backend_guard: Callable[[str], str], data: st.DataObject

@@ -58,6 +58,13 @@ def test_missing_native_extension_warns_once_and_uses_the_twin() -> None:
     assert result.stderr.count("RuntimeWarning") == 1
 
 
+def test_forcing_python_does_not_load_the_extension() -> None:
+    result = _run(_WITHOUT_NATIVE, TACHYON_ROUTER_BACKEND="python")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "python"
+    assert "RuntimeWarning" not in result.stderr
+
+
 @pytest.mark.parametrize("env", [{"TACHYON_ROUTER_REQUIRE_NATIVE": "1"}, {"TACHYON_ROUTER_BACKEND": "native"}])
 def test_missing_native_extension_is_an_import_error_when_required(env: dict[str, str]) -> None:
     result = _run(_WITHOUT_NATIVE, **env)

@@ -17,8 +17,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 if os.environ.get("TACHYON_ROUTER_REQUIRE_NATIVE", "").strip() not in ("", "0"):
     from tachyon_router import _native
@@ -53,7 +52,9 @@ def template_regex(tokens: Template) -> re.Pattern[str]:
     return re.compile(f"^{body}$")
 
 
-def expected(rows: Sequence[Row], path: str, method_bit: int, type_bit: int) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
+def expected(
+    rows: Sequence[Row], path: str, method_bit: int, type_bit: int
+) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
     """The answer of a first-match-wins regex scan, in the low-level contract's shape."""
     full, partial, spans = -1, -1, ()
     for index, type_mask, method_mask, opaque, tokens in sorted(rows):
@@ -64,14 +65,22 @@ def expected(rows: Sequence[Row], path: str, method_bit: int, type_bit: int) -> 
             continue
         if method_mask == 0 or method_mask & method_bit:
             full = index
-            spans = tuple(offset for group in range(1, len(tokens) + 1) if group <= found.re.groups for offset in found.span(group))
+            spans = tuple(
+                offset
+                for group in range(1, len(tokens) + 1)
+                if group <= found.re.groups
+                for offset in found.span(group)
+            )
             break
         if partial == -1:
             partial = index
     candidates = tuple(
         index
         for index, type_mask, _, opaque, tokens in sorted(rows)
-        if opaque and type_mask & type_bit and (full == -1 or index < full) and path.startswith("".join(t for _, t in tokens))
+        if opaque
+        and type_mask & type_bit
+        and (full == -1 or index < full)
+        and path.startswith("".join(t for _, t in tokens))
     )
     return full, partial, candidates, spans
 
@@ -159,7 +168,9 @@ def test_opaque_candidates_are_prefix_filtered_and_stop_at_full() -> None:
 
 # A strategy for raw token sequences, including shapes the RouteTable never sends to the tree.
 _literals = st.sampled_from(["/", "a", "ab", ".", "-", "/a/", "1", "é", "\n", "x.y", "\udc80", "日"])
-_token = st.one_of(st.tuples(st.just(LIT), _literals), st.tuples(st.sampled_from([STR, STR, INT, FLOAT, UUID, PATH]), st.just("")))
+_token = st.one_of(
+    st.tuples(st.just(LIT), _literals), st.tuples(st.sampled_from([STR, STR, INT, FLOAT, UUID, PATH]), st.just(""))
+)
 _template = st.lists(_token, max_size=4)
 _path_chars = st.sampled_from(["/", "a", "b", ".", "-", "1", "2", "0", "é", "\n", "F", "日", "\udc80", "\U0001f600"])
 
@@ -181,7 +192,9 @@ def _table_and_paths(draw: st.DrawFn) -> tuple[list[Row], list[str]]:
             if kind == LIT:
                 parts.append(text)
             elif kind == UUID:
-                parts.append(draw(st.sampled_from(["12345678-1234-1234-1234-123456789abc", "0123456789abcdefABCDEF0123456789"])))
+                parts.append(
+                    draw(st.sampled_from(["12345678-1234-1234-1234-123456789abc", "0123456789abcdefABCDEF0123456789"]))
+                )
             else:
                 parts.append(draw(st.text(_path_chars, min_size=kind != PATH, max_size=5)))
         paths.append("".join(parts))
@@ -191,7 +204,9 @@ def _table_and_paths(draw: st.DrawFn) -> tuple[list[Row], list[str]]:
 
 @settings(max_examples=150, deadline=None)
 @given(_table_and_paths(), st.sampled_from([0, 1, 2]), st.sampled_from([HTTP, WEBSOCKET]))
-def test_any_token_sequence_matches_like_a_regex_scan(table: tuple[list[Row], list[str]], method_bit: int, type_bit: int) -> None:
+def test_any_token_sequence_matches_like_a_regex_scan(
+    table: tuple[list[Row], list[str]], method_bit: int, type_bit: int
+) -> None:
     rows, paths = table
     matcher = _native.build(entries_of(rows))
     for path in paths:
@@ -261,13 +276,26 @@ def test_paths_beyond_the_native_cap_are_declined() -> None:
 
 def test_params_sharing_a_segment_backtrack_in_linear_time() -> None:
     # `re` needs polynomial time here; the tree remembers explored capture ends and stays linear.
-    rows: list[Row] = [(0, HTTP, 0, False, [(LIT, "/"), (STR, ""), (LIT, "-"), (STR, ""), (LIT, "-"), (STR, ""), (LIT, "-"), (STR, ""), (LIT, "!")])]
+    rows: list[Row] = [
+        (
+            0,
+            HTTP,
+            0,
+            False,
+            [(LIT, "/"), (STR, ""), (LIT, "-"), (STR, ""), (LIT, "-"), (STR, ""), (LIT, "-"), (STR, ""), (LIT, "!")],
+        )
+    ]
     matcher = _native.build(entries_of(rows))
     for path in ("/" + "-" * 150, "/" + "-" * 150 + "!", "/a-" + "-" * 100 + "b-c-d!"):
         check(rows, path)
     started = time.perf_counter()
     assert matcher.lookup("/" + "-" * 60_000, 1, HTTP) == (-1, -1, (), ())
-    assert matcher.lookup("/" + "-" * 60_000 + "!", 1, HTTP) == (0, -1, (), (1, 59_995, 59_996, 59_997, 59_998, 59_999, 60_000, 60_001))
+    assert matcher.lookup("/" + "-" * 60_000 + "!", 1, HTTP) == (
+        0,
+        -1,
+        (),
+        (1, 59_995, 59_996, 59_997, 59_998, 59_999, 60_000, 60_001),
+    )
     assert time.perf_counter() - started < 1.0
 
 
@@ -281,7 +309,12 @@ def test_a_table_beyond_the_work_budget_is_declined_quickly() -> None:
     started = time.perf_counter()
     assert matcher.lookup("/" + "." * 60_000 + "/", 1, HTTP) is None
     assert time.perf_counter() - started < 1.0
-    assert matcher.lookup("/" + ".".join("x" * 64), 1, HTTP) == (0, -1, (), tuple(v for k in range(64) for v in (1 + 2 * k, 2 + 2 * k)))
+    assert matcher.lookup("/" + ".".join("x" * 64), 1, HTTP) == (
+        0,
+        -1,
+        (),
+        tuple(v for k in range(64) for v in (1 + 2 * k, 2 + 2 * k)),
+    )
 
 
 def test_results_larger_than_the_thread_buffer_grow_it() -> None:
@@ -303,7 +336,11 @@ def test_templates_deeper_than_the_stack_frames_on_the_c_stack() -> None:
 
 
 def test_duplicates_and_empty_tables_are_accepted() -> None:
-    rows: list[Row] = [(0, HTTP, 2, False, [(LIT, "/a")]), (1, HTTP, 1, False, [(LIT, "/a")]), (2, HTTP, 1, False, [(LIT, "/a")])]
+    rows: list[Row] = [
+        (0, HTTP, 2, False, [(LIT, "/a")]),
+        (1, HTTP, 1, False, [(LIT, "/a")]),
+        (2, HTTP, 1, False, [(LIT, "/a")]),
+    ]
     check(rows, "/a")
     assert _native.build([]).lookup("/a", 1, HTTP) == (-1, -1, (), ())
 
@@ -319,7 +356,9 @@ def test_duplicates_and_empty_tables_are_accepted() -> None:
         ((0, HTTP, 0, True, [(STR, b"")]), "opaque"),
     ],
 )
-def test_malformed_entries_are_refused_with_a_precise_error(entry: tuple[int, int, int, bool, list[tuple[int, bytes]]], message: str) -> None:
+def test_malformed_entries_are_refused_with_a_precise_error(
+    entry: tuple[int, int, int, bool, list[tuple[int, bytes]]], message: str
+) -> None:
     with pytest.raises(_native.NativeBuildError, match=message):
         _native.build([entry])
 
@@ -354,7 +393,9 @@ def test_dropped_trees_are_freed() -> None:
 def test_concurrent_lookups_on_one_tree_agree_with_a_single_thread() -> None:
     rows = _api_table(400)
     matcher = _native.build(entries_of(rows))
-    paths = [f"/api/v1/res{i}/{i}" for i in range(1, 400, 4)] + [f"/api/v1/res{i}/a/items/{i}" for i in range(2, 400, 4)]
+    paths = [f"/api/v1/res{i}/{i}" for i in range(1, 400, 4)] + [
+        f"/api/v1/res{i}/a/items/{i}" for i in range(2, 400, 4)
+    ]
     paths += [f"/api/v1/res{i}/files/{'x' * i}" for i in range(3, 400, 4)] + ["/nope", "/api/v1/res7/files"]
     want = {path: matcher.lookup(path, 1, HTTP) for path in paths}
     errors: list[str] = []

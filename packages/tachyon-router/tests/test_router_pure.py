@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from tachyon_router._template import FLOAT, INT, LIT, PATH, STR, UUID
 
 HTTP, WS = 1, 2

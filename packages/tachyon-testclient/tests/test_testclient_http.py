@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -391,5 +390,20 @@ def test_streaming_body_generator(client_factory: Any, asgi: Any) -> None:
     assert client_factory(app).post("/", content=chunks()).content == b"ab"
 
 
-async def _unused(_: AsyncIterator[bytes]) -> None:  # pragma: no cover - keeps the AsyncIterator import honest
-    pass
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_empty_chunks_and_head_bodies_are_not_handed_to_the_reader(client_factory: Any, method: str) -> None:
+    sent = 0
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal sent
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for index in range(300):
+            body = b"" if method == "GET" or index % 2 else b"chunk"
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            sent += 1
+        await send({"type": "http.response.body", "body": b"end" if method == "GET" else b""})
+
+    with client_factory(app).stream(method, "/") as response:
+        assert sent == 0  # nothing is produced before the reader asks
+        assert list(response.iter_raw()) == ([b"end"] if method == "GET" else [])
+    assert sent == 300

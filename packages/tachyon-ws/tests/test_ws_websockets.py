@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from tachyon_http.types import Message, Receive, Scope, Send
 from tachyon_ws import websockets as websockets_module
 from tachyon_ws.websockets import (
@@ -164,8 +166,6 @@ async def test_send_text_bytes_and_json_messages(connect: Any) -> None:
 
 
 async def test_send_json_matches_the_standard_library_encoding(connect: Any) -> None:
-    import json
-
     payload = {"nan": float("nan"), "big": 2**70, 1: "int key", "nested": {"é": [True, False]}}
     websocket, server = connect(CONNECT)
     await websocket.accept()
@@ -234,8 +234,6 @@ async def test_iterators_stop_at_disconnect(connect: Any) -> None:
 
 
 async def test_invalid_json_raises_the_decoder_error(connect: Any) -> None:
-    import json
-
     websocket, _ = connect(CONNECT, text("{nope"))
     await websocket.accept()
     with pytest.raises(json.JSONDecodeError):
@@ -345,3 +343,55 @@ def test_package_exports_the_public_names_lazily() -> None:
         assert getattr(tachyon_ws, name) is getattr(websockets_module, name)
     with pytest.raises(AttributeError):
         _ = tachyon_ws.missing  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------------- JSON decoding parity
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # json.dumps with allow_nan treats NaN as equal to itself in the comparison below; repr keeps -0.0 apart.
+    return repr(a) == repr(b) and type(a) is type(b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values, st.sampled_from([None, 2]))
+def test_decoding_matches_the_standard_library_on_valid_documents(value: Any, indent: int | None) -> None:
+    document = json.dumps(value, ensure_ascii=bool(indent), indent=indent)
+    assert _same(websockets_module._decode_json(document), json.loads(document))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from('{}[]":,.-+eE0123456789 \\nultrsfaNIy\ud800u00'), max_size=24))
+def test_decoding_matches_the_standard_library_on_arbitrary_text(text_document: str) -> None:
+    try:
+        expected: Any = json.loads(text_document)
+    except json.JSONDecodeError as exc:
+        with pytest.raises(json.JSONDecodeError) as info:
+            websockets_module._decode_json(text_document)
+        assert str(info.value) == str(exc)
+    else:
+        assert _same(websockets_module._decode_json(text_document), expected)
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["NaN", "[Infinity, -Infinity]", str(2**70), '"\\ud800"', '{"a": 1, "a": 2}', "1e400", "-0", "-0.0", "[" * 2000],
+)
+def test_decoding_edge_cases_follow_the_standard_library(document: str) -> None:
+    try:
+        expected: Any = json.loads(document)
+    except RecursionError:
+        with pytest.raises(RecursionError):
+            websockets_module._decode_json(document)
+        return
+    assert _same(websockets_module._decode_json(document), expected)

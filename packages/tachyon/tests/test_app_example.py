@@ -5,7 +5,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from tachyon.testclient import TestClient
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "tests-integration" / "examples" / "app.py"

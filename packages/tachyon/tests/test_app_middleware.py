@@ -20,6 +20,9 @@ class Sample:
     def __init__(self, app: Any, foo: str, *, bar: int) -> None:  # pragma: no cover - only declared
         self.app = app
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
+        await self.app(scope, receive, send)
+
 
 def test_middleware_declaration_repr_and_unpacking() -> None:
     declared = Middleware(Sample, "foo", bar=123)

@@ -242,7 +242,7 @@ async def test_reordering_routes_is_seen(asgi: Any) -> None:
     assert as_json(await asgi.request(app, "/x/me"))["route"] == "param"
     app.routes.reverse()
     assert as_json(await asgi.request(app, "/x/me"))["route"] == "static"
-    app.routes.sort(key=lambda route: route.name, reverse=False)
+    app.routes.sort(key=lambda route: getattr(route, "name", ""), reverse=False)
     assert as_json(await asgi.request(app, "/x/me"))["route"] == "param"
 
 
@@ -426,7 +426,8 @@ def test_route_naming_and_methods() -> None:
 def test_routes_compare_by_path_endpoint_and_methods() -> None:
     assert Route("/a", echo) == Route("/a", echo)
     assert Route("/a", echo) != Route("/a", echo, methods=["POST"])
-    assert Mount("/m", app=echo) == Mount("/m/", app=echo)
+    static = PlainTextResponse("")
+    assert Mount("/m", app=static) == Mount("/m/", app=static)
     assert Router([Route("/a", echo)]) == Router([Route("/a", echo)])
 
 
@@ -519,3 +520,132 @@ async def test_compiled_router_agrees_with_in_order_matching(asgi: Any) -> None:
 
 def as_json(result: Any) -> Any:
     return json.loads(result.body)
+
+
+async def test_endpoint_returning_a_non_response_is_a_type_error(asgi: Any) -> None:
+    def no_response(request: Request) -> Any:
+        return None
+
+    with pytest.raises(TypeError):
+        await asgi.request(Router([Route("/", no_response)]), "/")
+
+
+# --- differential test over mixed route kinds: the scope the endpoint sees must be what the
+# --- in-order `matches()` loop (Starlette's algorithm) would have produced.
+
+_SCOPE_KEYS = ("route", "endpoint", "path_params", "root_path", "app_root_path")
+
+
+class _Recorder:
+    """An ASGI app recording the scope keys routing sets."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Any] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.seen = {key: scope.get(key, "<unset>") for key in _SCOPE_KEYS}
+        await Response("")(scope, receive, send)
+
+
+def _reference_scope(routes: list[BaseRoute], scope: Scope) -> dict[str, Any] | str:
+    scope = dict(scope)
+    partial = None
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            scope["route"] = route
+            scope.update(child)
+            return {key: scope.get(key, "<unset>") for key in _SCOPE_KEYS}
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return "405" if partial is not None else "404"
+
+
+_MIXED_TEMPLATES = ["/", "/a", "/a/{x}", "/a/{x:int}", "/{x}/b", "/m", "/m/{y:int}", "/{p:path}", "/a/{x}.{e}"]
+_MIXED_PATHS = ["/", "/a", "/a/", "/a/1", "/a/z", "/a/z.txt", "/q/b", "/m/", "/m/2/a", "/m/x", "/a/1\n", "/é/b"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_mixed_route_kinds_agree_with_in_order_matching(asgi: Any, seed: int) -> None:
+    rng = random.Random(seed)
+    recorder = _Recorder()
+    for _ in range(6):
+        routes: list[BaseRoute] = []
+        for template in rng.sample(_MIXED_TEMPLATES, rng.randint(1, len(_MIXED_TEMPLATES))):
+            kind = rng.choice(["route", "get-route", "post-route", "custom", "mount"])
+            if kind == "route":
+                routes.append(Route(template, recorder))
+            elif kind == "get-route":
+                routes.append(Route(template, recorder, methods=["GET"]))
+            elif kind == "post-route":
+                routes.append(Route(template, recorder, methods=["POST"]))
+            elif kind == "custom":
+                routes.append(PrefixRoute(template, recorder, methods=["GET"]))
+            elif "{p:path}" not in template:
+                routes.append(Mount(template, app=recorder))
+        app = Router(routes, redirect_slashes=False)
+        for path in _MIXED_PATHS:
+            for root_path in ("", "/root"):
+                scope = asgi.http_scope(path, root_path=root_path)
+                scope["path_params"] = {"outer": "1"} if root_path else {}
+                expected = _reference_scope(routes, scope)
+                recorder.seen = None
+                result = await asgi.call(app, scope)
+                context = (routes, path, root_path)
+                if isinstance(expected, str):
+                    assert str(result.status) == expected, context
+                else:
+                    assert result.status == 200, context
+                    assert recorder.seen == expected, context
+
+
+def _reference_redirect(routes: list[BaseRoute], scope: Scope) -> bool:
+    """Starlette's redirect_slashes rule, for a request nothing matched."""
+    path: str = scope["path"]
+    route_path = path[len(scope["root_path"]) :] if scope["root_path"] else path
+    if route_path == "/":
+        return False
+    toggled = dict(scope, path=path.rstrip("/") if route_path.endswith("/") else path + "/")
+    return any(route.matches(toggled)[0] is not Match.NONE for route in routes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_redirect_slashes_agrees_with_in_order_matching(asgi: Any, seed: int) -> None:
+    rng = random.Random(100 + seed)
+    recorder = _Recorder()
+    for _ in range(6):
+        routes: list[BaseRoute] = []
+        for template in rng.sample(_MIXED_TEMPLATES, rng.randint(1, 5)):
+            kind = rng.choice(["route", "post-route", "custom", "mount"])
+            if kind == "route":
+                routes.append(Route(template, recorder))
+            elif kind == "post-route":
+                routes.append(Route(template, recorder, methods=["POST"]))
+            elif kind == "custom":
+                routes.append(PrefixRoute(template, recorder, methods=["GET"]))
+            elif "{p:path}" not in template:
+                routes.append(Mount(template, app=recorder))
+        app = Router(routes)
+        for path in _MIXED_PATHS + ["/a/1/", "/m/2", "/q/b/"]:
+            scope = asgi.http_scope(path)
+            expected = _reference_scope(routes, scope)
+            if not isinstance(expected, str) or expected == "405":
+                continue
+            result = await asgi.call(app, scope)
+            if _reference_redirect(routes, scope):
+                assert result.status == 307, (routes, path)
+                toggled = path.rstrip("/") if path.endswith("/") else path + "/"
+                assert result.headers["location"] == "http://testserver" + toggled.replace("\n", "%0A").replace(
+                    "é", "%C3%A9"
+                ), (routes, path)
+            else:
+                assert result.status == 404, (routes, path)
+
+
+async def test_a_replaced_path_regex_is_honoured(asgi: Any) -> None:
+    import re
+
+    route = Route("/hello", lambda request: PlainTextResponse("hi"))
+    route.path_regex = re.compile("^/hello$", re.IGNORECASE)
+    app = Router([route])
+    assert (await asgi.request(app, "/HELLO")).text == "hi"

@@ -32,6 +32,29 @@ def test_run_passes_an_import_string_and_options(uvicorn_calls: list[Any]) -> No
     assert options["reload"] is True
 
 
+def test_factory_root_path_and_proxy_options(uvicorn_calls: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TACHYON_COMPAT", raising=False)
+    cli.main(["run", "m:make_app", "--factory", "--root-path", "/api", "--forwarded-allow-ips", "10.0.0.1"])
+    [(app, options)] = uvicorn_calls
+    assert app == "m:make_app"
+    assert options["factory"] is True
+    assert options["root_path"] == "/api"
+    assert options["forwarded_allow_ips"] == "10.0.0.1"
+
+
+def test_compat_factory_calls_an_app_factory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tachyon import compat
+
+    monkeypatch.setattr(compat, "install", lambda: None)
+    (tmp_path / "factory_target_app.py").write_text("def make():\n    return 'built'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("TACHYON_CLI_APP", "factory_target_app:make")
+    monkeypatch.setenv("TACHYON_CLI_APP_IS_FACTORY", "1")
+    assert cli._compat_app_factory() == "built"
+    monkeypatch.setenv("TACHYON_CLI_APP_IS_FACTORY", "")
+    assert callable(cli._compat_app_factory())
+
+
 def test_defaults(uvicorn_calls: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TACHYON_COMPAT", raising=False)
     cli.main(["run", "some_module:app"])
@@ -65,6 +88,7 @@ def test_compat_installs_the_switch_before_importing_the_app(
 
     order: list[str] = []
     monkeypatch.setenv("TACHYON_CLI_APP", "")  # restored after the test; the CLI overwrites it
+    monkeypatch.setenv("TACHYON_CLI_APP_IS_FACTORY", "")
     monkeypatch.setattr(compat, "install", lambda: order.append("install"))
     (tmp_path / "compat_target_app.py").write_text("APP = 'imported'\n")
     monkeypatch.setattr(cli, "_import_app", lambda target: order.append(f"import {target}"))
@@ -107,17 +131,35 @@ def _free_port() -> int:
 SERVER_START_TIMEOUT = 30.0
 
 
-@pytest.mark.parametrize("extra", [[], ["--workers", "2"]], ids=["single", "two-workers"])
-def test_serves_a_real_application_over_tcp(tmp_path: Path, extra: list[str]) -> None:
-    (tmp_path / "served_app.py").write_text(
-        "from tachyon.applications import Tachyon\n"
-        "from tachyon.responses import JSONResponse\n"
-        "from tachyon.routing import Route\n"
-        "import os\n"
-        "async def hello(request):\n"
-        "    return JSONResponse({'hello': request.path_params['name'], 'pid': os.getpid()})\n"
-        "app = Tachyon(routes=[Route('/hello/{name}', hello)])\n"
-    )
+TACHYON_APP = """
+import os
+from tachyon.applications import Tachyon
+from tachyon.responses import JSONResponse
+from tachyon.routing import Route
+
+async def hello(request):
+    return JSONResponse({"hello": request.path_params["name"], "app": type(request.app).__module__})
+
+app = Tachyon(routes=[Route("/hello/{name}", hello)])
+"""
+
+# Written for Starlette: with --compat it must run on Tachyon, in every worker process.
+STARLETTE_APP = TACHYON_APP.replace("tachyon.", "starlette.").replace("Tachyon", "Starlette")
+
+
+@pytest.mark.parametrize(
+    ("source", "extra", "expected_module"),
+    [
+        (TACHYON_APP, [], "tachyon.applications"),
+        (TACHYON_APP, ["--workers", "2"], "tachyon.applications"),
+        (STARLETTE_APP, ["--compat", "--workers", "2"], "tachyon.applications"),
+    ],
+    ids=["single", "two-workers", "compat-two-workers"],
+)
+def test_serves_a_real_application_over_tcp(
+    tmp_path: Path, source: str, extra: list[str], expected_module: str
+) -> None:
+    (tmp_path / "served_app.py").write_text(source)
     port = _free_port()
     command = [
         sys.executable,
@@ -133,7 +175,8 @@ def test_serves_a_real_application_over_tcp(tmp_path: Path, extra: list[str]) ->
         "warning",
         *extra,
     ]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {key: value for key, value in os.environ.items() if key not in ("TACHYON_COMPAT", "TACHYON_CLI_APP")}
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
@@ -142,11 +185,12 @@ def test_serves_a_real_application_over_tcp(tmp_path: Path, extra: list[str]) ->
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    output = server.stdout.read().decode() if server.poll() is not None and server.stdout else ""
+                    server.kill()
+                    output = server.stdout.read().decode() if server.stdout else ""
                     pytest.fail(f"server did not start: {output}")
                 time.sleep(0.2)
         assert response.status_code == 200
-        assert response.json()["hello"] == "world"
+        assert response.json() == {"hello": "world", "app": expected_module}
     finally:
         server.terminate()
         server.wait(timeout=30)

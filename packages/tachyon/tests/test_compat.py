@@ -336,10 +336,58 @@ def test_python_m_tachyon_compat_runs_a_module_and_code(tmp_path: Path) -> None:
     assert out.split() == ["1.10.0", "['y']"]
 
 
+def test_python_m_tachyon_compat_switches_child_python_processes_too(tmp_path: Path) -> None:
+    # Server workers and reloaders (uvicorn --workers/--reload) are fresh interpreters importing the app.
+    script = tmp_path / "parent.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import multiprocessing, subprocess, sys
+
+            def child(queue):
+                import starlette.requests
+                queue.put(starlette.requests.__name__)
+
+            if __name__ == "__main__":
+                code = "import starlette.status; print(starlette.status.__name__)"
+                print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+                context = multiprocessing.get_context("spawn")
+                queue = context.Queue()
+                process = context.Process(target=child, args=(queue,))
+                process.start()
+                print(queue.get(timeout=60))
+                process.join()
+            """
+        )
+    )
+    out = run_python("", "-m", "tachyon.compat", str(script))
+    assert out.split() == ["tachyon_http.status", "tachyon_http.requests"]
+
+
+def test_the_child_process_hook_keeps_another_sitecustomize_working(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import builtins\nbuiltins.OTHER_SITECUSTOMIZE_RAN = True\n")
+    code = (
+        "import subprocess, sys; "
+        "child = 'import builtins, starlette.status as s; print(builtins.OTHER_SITECUSTOMIZE_RAN, s.__name__)'; "
+        "print(subprocess.run([sys.executable, '-c', child], capture_output=True, text=True, check=True).stdout)"
+    )
+    out = run_python("", "-m", "tachyon.compat", "-c", code, env={"PYTHONPATH": str(other)})
+    assert out.split() == ["True", "tachyon_http.status"]
+
+
 def test_python_m_tachyon_compat_without_a_program_prints_usage() -> None:
     proc = subprocess.run([sys.executable, "-m", "tachyon.compat"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "usage: python -m tachyon.compat SCRIPT" in proc.stderr
+
+
+def test_python_m_tachyon_compat_with_a_missing_script_says_so(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.py")
+    proc = subprocess.run([sys.executable, "-m", "tachyon.compat", missing], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"can't open file {missing!r}" in proc.stderr
 
 
 @pytest.fixture(scope="module")

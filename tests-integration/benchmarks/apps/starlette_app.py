@@ -19,8 +19,7 @@ SMALL = {"message": "Hello, world!"}
 # About 1 KiB once encoded: a list of records, as an API listing would return.
 KIB = {
     "items": [
-        {"id": i, "name": f"item-{i}", "price": 10.5 + i, "tags": ["a", "b"], "active": i % 2 == 0}
-        for i in range(14)
+        {"id": i, "name": f"item-{i}", "price": 10.5 + i, "tags": ["a", "b"], "active": i % 2 == 0} for i in range(14)
     ]
 }
 

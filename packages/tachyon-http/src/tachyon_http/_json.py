@@ -124,7 +124,10 @@ def _bulk_values_are_plain(children: Iterable[Any]) -> bool:
             level = children
         else:
             level = list(compress(children, map(_is_container_type, map(type, children))))
-        children = get_referents(*level)
+        try:
+            children = get_referents(*level)
+        except Exception:  # an audit hook may forbid gc introspection ("gc.get_referents"): use the stdlib
+            return False
 
 
 def _container_is_plain(container: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> bool:

@@ -42,7 +42,7 @@ _K = TypeVar("_K")
 # Read-only mappings may be covariant in their values (nothing can be written through them).
 _V_co = TypeVar("_V_co", covariant=True)
 
-Pairs = list[tuple[str, str]]
+_Pairs = list[tuple[str, str]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SECURE_SCHEMES = frozenset(("https", "wss"))
@@ -140,7 +140,7 @@ def _bracket_if_ipv6(host: str) -> str:
     return "[" + host + "]"
 
 
-def _stringify(pairs: Iterable[tuple[Any, Any]]) -> Pairs:
+def _stringify(pairs: Iterable[tuple[Any, Any]]) -> _Pairs:
     return [(str(name), str(value)) for name, value in pairs]
 
 
@@ -247,23 +247,19 @@ class URL:
     # userinfo, host and port are rarely needed: they always go through the parsed components.
     @property
     def username(self) -> str | None:
-        parsed = self.components
-        return parsed.username
+        return self.components.username
 
     @property
     def password(self) -> str | None:
-        parsed = self.components
-        return parsed.password
+        return self.components.password
 
     @property
     def hostname(self) -> str | None:
-        parsed = self.components
-        return parsed.hostname
+        return self.components.hostname
 
     @property
     def port(self) -> int | None:
-        parsed = self.components
-        return parsed.port
+        return self.components.port
 
     @property
     def is_secure(self) -> bool:
@@ -387,8 +383,7 @@ class CommaSeparatedStrings(Sequence[str]):
         return len(self._items)
 
     def __getitem__(self, index: int | slice) -> Any:
-        items = self._items
-        return items[index]
+        return self._items[index]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

@@ -102,19 +102,19 @@ def _user_safe_decode(src: bytes | bytearray, codec: str) -> str:
 def _split_params(value: str) -> list[str]:
     # Split at each `;` preceded (within the current piece) by an even number of unescaped double quotes — the
     # rule of the standard library's email header parser, which python-multipart (Starlette's parser) uses.
-    # One pass, no regex: a crafted header costs time linear in its length (CVE-2024-24762 was a
-    # backtracking regex here).
+    # Each stretch between two `;` is counted once, with str.count: linear time, no regex (CVE-2024-24762
+    # was a backtracking regex here).
     pieces: list[str] = []
-    start = 0
+    start = position = 0
     quotes = 0
-    for index, char in enumerate(value):
-        if char == '"':
-            if index == 0 or value[index - 1] != "\\":
-                quotes += 1
-        elif char == ";" and not quotes % 2:
-            pieces.append(value[start:index])
-            start = index + 1
+    while (semicolon := value.find(";", position)) >= 0:
+        # A `"` right after a `;` cannot be escaped, so counting `\"` within the stretch is exact.
+        quotes += value.count('"', position, semicolon) - value.count('\\"', position, semicolon)
+        if not quotes % 2:
+            pieces.append(value[start:semicolon])
+            start = semicolon + 1
             quotes = 0
+        position = semicolon + 1
     pieces.append(value[start:])
     return pieces
 

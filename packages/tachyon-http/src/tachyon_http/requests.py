@@ -59,7 +59,7 @@ SERVER_PUSH_HEADERS_TO_COPY = {
 
 # Escapes inside a quoted cookie value: `\ooo` (octal, as Python's http.cookies writes them) or `\x`.
 # One regex pass keeps unquoting linear (a loop of str.find calls was quadratic: CVE-2024-7592).
-_COOKIE_ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))", re.DOTALL)
+_COOKIE_ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 
 
 def _cookie_unescape(match: re.Match[str]) -> str:
@@ -101,7 +101,7 @@ class ClientDisconnect(Exception):
     """The client went away before the request body was read completely."""
 
 
-StateT = TypeVar("StateT", bound="Mapping[str, Any] | State", default=State)
+StateT = TypeVar("StateT", bound=Mapping[str, Any] | State, default=State)
 _CONNECTION_TYPES = ("http", "websocket")
 
 

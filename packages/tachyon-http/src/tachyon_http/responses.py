@@ -4,18 +4,16 @@ Speed notes. A response renders its header block once, in ``__init__`` (``raw_he
 that ``http.response.start`` carries), and ``__call__`` is two ``send`` calls when there is no background task.
 ``JSONResponse`` encodes with orjson where the bytes are provably those of Starlette's ``json.dumps`` call
 (``tachyon_http._json``). ``FileResponse`` reads a small file (or a small single range) in one worker-thread
-round trip instead of one per ``open``/``read``/``close``.
+round trip instead of one per ``open``/``read``/``close``, and a large one several chunks per round trip.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from email.utils import formatdate
 from mimetypes import guess_type
 from secrets import token_hex
 from typing import Any, Literal
@@ -26,6 +24,7 @@ import anyio.to_thread
 
 from tachyon_http import _json
 from tachyon_http._cookies import set_cookie_header
+from tachyon_http._files import last_modified_and_etag, range_request, read_small, stat_and_read_small
 from tachyon_http._ranges import (
     MalformedRangeHeader,
     RangeNotSatisfiable,
@@ -98,6 +97,26 @@ def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
     return header
 
 
+def _byte_view(view: memoryview) -> bytes | memoryview:
+    # Content-Length counts bytes: a typed view is recast to unsigned bytes, a strided one copied out.
+    if not view.c_contiguous:
+        return view.tobytes()
+    return view.cast("B")
+
+
+def _default_headers(
+    body: bytes | memoryview | None, status_code: int, media_type: str | None, charset: str
+) -> list[tuple[bytes, bytes]]:
+    """What ``init_headers(None)`` builds: Content-Length (unless the status has no body), then Content-Type."""
+    if body is not None and status_code >= 200 and status_code != 204 and status_code != 304:
+        raw = [(_CONTENT_LENGTH, b"%d" % len(body))]
+    else:
+        raw = []
+    if media_type is not None:
+        raw.append(_content_type_header(media_type, charset))
+    return raw
+
+
 def _raw_get(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     for item_name, item_value in raw:
         if item_name == name:
@@ -145,6 +164,12 @@ def _send_reports_disconnect(scope: Scope) -> bool:
     return known
 
 
+_DENIAL_MESSAGE_TYPES = {
+    "http.response.start": "websocket.http.response.start",
+    "http.response.body": "websocket.http.response.body",
+}
+
+
 class Response:
     """An HTTP response with a body known in advance."""
 
@@ -164,39 +189,28 @@ class Response:
             self.media_type = media_type
         self.background = background
         cls = type(self)
-        if headers is None and cls.render is _render_of_response and cls.init_headers is _init_headers_of_response:
-            # The common case, with render() and init_headers() inlined: same body, same header list.
+        if headers is None and cls.init_headers is _init_headers_of_response:
+            # The common case, with init_headers() (and for bytes/str, render()) inlined: same body, same headers.
             content_type = type(content)
-            if content_type is bytes:
+            if content_type is bytes and cls.render is _render_of_response:
                 body = content
-            elif content_type is str:
+            elif content_type is str and cls.render is _render_of_response:
                 body = content.encode(self.charset)
             else:
                 body = self.render(content)
             self.body = body
-            if status_code >= 200 and status_code != 204 and status_code != 304:
-                raw = [(_CONTENT_LENGTH, b"%d" % len(body))]
-            else:
-                raw = []
-            media = self.media_type
-            if media is not None:
-                raw.append(_content_type_header(media, self.charset))
-            self.raw_headers = raw
+            self.raw_headers = _default_headers(body, status_code, self.media_type, self.charset)
             return
         self.body = self.render(content)
         self.init_headers(headers)
 
     def render(self, content: Any) -> bytes | memoryview:
         """The body bytes for ``content``: ``None`` is empty, ``str`` is encoded with ``charset``."""
-        if type(content) is str:
-            return content.encode(self.charset)
         if content is None:
             return b""
-        if isinstance(content, bytes):
-            return content
-        if isinstance(content, memoryview):
-            # Lengths must count bytes: a typed or strided view is flattened to unsigned bytes first.
-            return content.cast("B") if content.c_contiguous else content.tobytes()
+        if isinstance(content, (bytes, memoryview)):
+            return content if type(content) is not memoryview else _byte_view(content)
+        # str, or anything else with an encode() method (Starlette's duck typing).
         return content.encode(self.charset)  # type: ignore[no-any-return]
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
@@ -293,12 +307,11 @@ class Response:
         )
 
     def _wrap_websocket_denial_send(self, send: Send) -> Send:
-        # A response sent in a websocket scope is a denial response (the "websocket.http.response" extension).
+        # In a websocket scope a response is a denial response: its messages take the names of the
+        # "websocket.http.response" extension; anything else passes through unchanged.
         async def denial_send(message: Message) -> None:
-            message_type = message["type"]
-            if message_type == "http.response.start" or message_type == "http.response.body":
-                message = {**message, "type": "websocket." + message_type}
-            await send(message)
+            renamed = _DENIAL_MESSAGE_TYPES.get(message["type"])
+            await send(message if renamed is None else {**message, "type": renamed})
 
         return denial_send
 
@@ -340,24 +353,14 @@ class JSONResponse(Response):
         background: BackgroundTask | None = None,
     ) -> None:
         cls = type(self)
-        if (
-            headers is None
-            and media_type is None
-            and cls.render is _render_of_json
-            and cls.init_headers is (_init_headers_of_response)
-        ):
+        if headers is None and cls.render is _render_of_json and cls.init_headers is _init_headers_of_response:
             # The common case, without the generic method calls: same attributes, same header list.
             self.status_code = status_code
+            if media_type is not None:
+                self.media_type = media_type
             self.background = background
             self.body = body = _json.dumps(content)
-            if status_code >= 200 and status_code != 204 and status_code != 304:
-                raw = [(_CONTENT_LENGTH, b"%d" % len(body))]
-            else:
-                raw = []
-            media_type = cls.media_type
-            if media_type is not None:
-                raw.append(_content_type_header(media_type, cls.charset))
-            self.raw_headers = raw
+            self.raw_headers = _default_headers(body, status_code, self.media_type, self.charset)
             return
         super().__init__(content, status_code, headers, media_type, background)
 
@@ -409,108 +412,88 @@ class StreamingResponse(Response):
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        if isinstance(content, AsyncIterable):
-            self.body_iterator = content
-        else:
-            self.body_iterator = iterate_in_threadpool(content)
+        self.body_iterator = content if isinstance(content, AsyncIterable) else iterate_in_threadpool(content)
         self.status_code = status_code
-        self.media_type = self.media_type if media_type is None else media_type
+        # Always an instance attribute (the class default, or one a subclass set before calling this).
+        self.media_type = media_type if media_type is not None else self.media_type
         self.background = background
         self.init_headers(headers)
 
     async def listen_for_disconnect(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
+        await _wait_for_disconnect(receive)
 
     async def stream_response(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(_start(self.status_code, self.raw_headers))
         charset = self.charset
         async for chunk in self.body_iterator:
-            if not isinstance(chunk, (bytes, memoryview)):
-                chunk = chunk.encode(charset)
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": chunk if isinstance(chunk, (bytes, memoryview)) else chunk.encode(charset),
+                    "more_body": True,
+                }
+            )
+        await send(_chunk(b"", False))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self.stream_response(self._wrap_websocket_denial_send(send))
-        elif _send_reports_disconnect(scope):
-            try:
-                await self.stream_response(send)
-            except OSError:
-                # Raised inside the handler on purpose: the OSError stays attached as the context.
-                raise ClientDisconnect()
-        else:
-            # Before ASGI 2.4 a disconnect is only visible through receive(): stream and listen side by side,
-            # whichever finishes first ends the other.
+        elif not _send_reports_disconnect(scope):
+            # Before ASGI 2.4 a disconnect is only visible through receive(): stream and listen side by side.
             await _run_until_first_returns(
                 lambda: self.stream_response(send), lambda: self.listen_for_disconnect(receive)
             )
+        else:
+            # From ASGI 2.4 a send to a client that left raises OSError, reported as ClientDisconnect (with the
+            # OSError as its context).
+            try:
+                await self.stream_response(send)
+            except OSError:
+                raise ClientDisconnect()
         if self.background is not None:
             await self.background()
 
 
 async def _run_until_first_returns(main: Callable[[], Awaitable[None]], watcher: Callable[[], Awaitable[None]]) -> None:
+    """Run ``main`` in a child task and ``watcher`` here; the first one to return cancels the other."""
     async with create_collapsing_task_group() as task_group:
+        stop = task_group.cancel_scope.cancel
 
-        async def run_then_cancel(func: Callable[[], Awaitable[None]]) -> None:
-            await func()
-            task_group.cancel_scope.cancel()
+        async def main_then_stop() -> None:
+            await main()
+            stop()
 
-        task_group.start_soon(run_then_cancel, main)
-        await run_then_cancel(watcher)
+        task_group.start_soon(main_then_stop)
+        await watcher()
+        stop()
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        if (await receive())["type"] == "http.disconnect":
-            return
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _start(status: int, headers: list[tuple[bytes, bytes]]) -> Message:
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+def _chunk(data: bytes, more: bool) -> Message:
+    return {"type": "http.response.body", "body": data, "more_body": more}
 
 
 # A whole-file body is read this many bytes per worker-thread round trip (a round trip costs far more than
 # copying the bytes) and still sent as ``chunk_size`` messages.
 _READ_BATCH_BYTES = 256 * 1024
+# Ranges are honoured for these methods only (RFC 9110 §14.2); other methods get the whole representation.
+_RANGE_METHODS = ("GET", "HEAD")
+# 13 random bytes for a multipart boundary: about the entropy of the boundaries browsers generate.
+_BOUNDARY_BYTES = 13
 
 
-def _stat_and_read_small(path: str | os.PathLike[str], limit: int) -> tuple[os.stat_result, bytes | None]:
-    """In a worker thread: stat the file and, when it is a regular file shorter than ``limit``, read it whole."""
-    stat_result = os.stat(path)
-    if stat.S_ISREG(stat_result.st_mode) and stat_result.st_size < limit:
-        return stat_result, _read_small(path, 0, limit)
-    return stat_result, None
-
-
-def _read_small(path: str | os.PathLike[str], offset: int, limit: int) -> bytes | None:
-    """Up to ``limit`` bytes from ``offset``; ``None`` if the file cannot be read (or holds ``limit`` bytes or more
-    there, for a whole-file read) so that the streaming path runs and fails or continues exactly as it would."""
-    try:
-        with open(path, "rb") as file:
-            if offset:
-                file.seek(offset)
-            return file.read(limit)
-    except OSError:
-        return None
-
-
-# Last-Modified and ETag header values by (mtime, size): a static file is served many times between changes.
-# Bounded (then simply not cached) so that a directory of millions of files cannot grow it without limit.
-_MAX_CACHED_VALIDATORS = 4096
-_validator_cache: dict[tuple[float, int], tuple[bytes, bytes]] = {}
-
-
-def _last_modified_and_etag(stat_result: os.stat_result) -> tuple[bytes, bytes]:
-    key = (stat_result.st_mtime, stat_result.st_size)
-    cached = _validator_cache.get(key)
-    if cached is None:
-        last_modified = formatdate(stat_result.st_mtime, usegmt=True)
-        fingerprint = f"{stat_result.st_mtime}-{stat_result.st_size}".encode()
-        etag = f'"{hashlib.md5(fingerprint, usedforsecurity=False).hexdigest()}"'
-        cached = (last_modified.encode("latin-1"), etag.encode("latin-1"))
-        if len(_validator_cache) < _MAX_CACHED_VALIDATORS:
-            _validator_cache[key] = cached
-    return cached
+def _range_error_response(error: MalformedRangeHeader | RangeNotSatisfiable) -> Response:
+    if isinstance(error, RangeNotSatisfiable):
+        return PlainTextResponse(status_code=416, headers={"Content-Range": f"bytes */{error.max_size}"})
+    return PlainTextResponse(error.content, status_code=400)
 
 
 class FileResponse(Response):
@@ -537,186 +520,189 @@ class FileResponse(Response):
         content_disposition_type: str = "attachment",
     ) -> None:
         self.path = path
-        self.status_code = status_code
         self.filename = filename
+        self.stat_result = stat_result
+        self.status_code = status_code
+        self.background = background
         if media_type is None:
             media_type = guess_type(filename or path)[0] or "application/octet-stream"
         self.media_type = media_type
-        self.background = background
         self.init_headers(headers)
         raw = self.raw_headers
         _raw_setdefault(raw, b"accept-ranges", b"bytes")
         if filename is not None:
-            quoted = quote(filename)
-            if quoted != filename:
-                disposition = f"{content_disposition_type}; filename*=utf-8''{quoted}"
-            else:
-                disposition = f'{content_disposition_type}; filename="{filename}"'
+            # A plain quoted filename when it is URL-safe ASCII, else the RFC 6266 / RFC 8187 encoded form.
+            encoded = quote(filename)
+            disposition = (
+                f'{content_disposition_type}; filename="{filename}"'
+                if encoded == filename
+                else f"{content_disposition_type}; filename*=utf-8''{encoded}"
+            )
             _raw_setdefault(raw, b"content-disposition", disposition.encode("latin-1"))
-        self.stat_result = stat_result
         if stat_result is not None:
             self.set_stat_headers(stat_result)
 
     def set_stat_headers(self, stat_result: os.stat_result) -> None:
         """Add Content-Length, Last-Modified and ETag (from size and mtime) unless already present."""
-        last_modified, etag = _last_modified_and_etag(stat_result)
+        last_modified, etag = last_modified_and_etag(stat_result)
         raw = self.raw_headers
         _raw_setdefault(raw, _CONTENT_LENGTH, b"%d" % stat_result.st_size)
         _raw_setdefault(raw, b"last-modified", last_modified)
         _raw_setdefault(raw, b"etag", etag)
 
-    def _check_regular(self, stat_result: os.stat_result) -> None:
-        if not stat.S_ISREG(stat_result.st_mode):
+    async def _stat_now(self, prefetch: bool) -> tuple[os.stat_result, bytes | None]:
+        """Stat the file in a worker thread (reading it too when ``prefetch`` and it is small) and set the
+        stat headers; a missing path or one that is not a regular file is a programming error."""
+        try:
+            if prefetch:
+                info, data = await anyio.to_thread.run_sync(stat_and_read_small, self.path, self.chunk_size)
+            else:
+                info, data = await anyio.to_thread.run_sync(os.stat, self.path), None
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {self.path} does not exist.")
+        self.set_stat_headers(info)
+        if not stat.S_ISREG(info.st_mode):
             raise RuntimeError(f"File at path {self.path} is not a file.")
+        return info, data
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope_type = scope["type"]
-        is_http = scope_type == "http"
-        method = scope["method"].upper() if is_http else ""
-        header_only = method == "HEAD"
-        pathsend = is_http and "http.response.pathsend" in scope.get("extensions", {})
-        if scope_type == "websocket":
+        kind = scope["type"]
+        is_http = kind == "http"
+        if kind == "websocket":
             send = self._wrap_websocket_denial_send(send)
+        verb: str = scope["method"].upper() if is_http else ""
+        only_headers = verb == "HEAD"
+        server_sends_file = is_http and "http.response.pathsend" in scope.get("extensions", {})
+        wanted, validator = range_request(scope["headers"])
+        if wanted is not None and (self.status_code != 200 or (is_http and verb not in _RANGE_METHODS)):
+            wanted = None
+        whole_body = wanted is None and not only_headers and not server_sends_file
 
-        range_header: str | None = None
-        if_range: str | None = None
-        for name, value in scope["headers"]:
-            if name == b"range":
-                if range_header is None:
-                    range_header = value.decode("latin-1")
-            elif name == b"if-range" and if_range is None:
-                if_range = value.decode("latin-1")
-        # Whether a Range header can matter at all, before knowing the file.
-        may_use_range = (
-            range_header is not None and self.status_code == 200 and (not is_http or method in ("GET", "HEAD"))
-        )
+        info = self.stat_result
+        in_memory: bytes | None = None
+        if info is None:
+            info, in_memory = await self._stat_now(prefetch=whole_body)
+        elif whole_body and info.st_size < self.chunk_size:
+            in_memory = await anyio.to_thread.run_sync(read_small, self.path, 0, self.chunk_size)
 
-        small_body: bytes | None = None
-        wants_whole_body = not header_only and not pathsend and not may_use_range
-        stat_result: os.stat_result
-        if self.stat_result is None:
-            try:
-                if wants_whole_body:
-                    stat_result, small_body = await anyio.to_thread.run_sync(
-                        _stat_and_read_small, self.path, self.chunk_size
-                    )
-                else:
-                    stat_result = await anyio.to_thread.run_sync(os.stat, self.path)
-            except FileNotFoundError:
-                raise RuntimeError(f"File at path {self.path} does not exist.")
-            self.set_stat_headers(stat_result)
-            self._check_regular(stat_result)
-        else:
-            stat_result = self.stat_result
-            if wants_whole_body and stat_result.st_size < self.chunk_size:
-                small_body = await anyio.to_thread.run_sync(_read_small, self.path, 0, self.chunk_size)
-
-        if small_body is not None and len(small_body) < self.chunk_size:
+        # Before ASGI 2.4 only receive() tells that the client left: watch it while a file body streams.
+        watch = is_http and not only_headers and not _send_reports_disconnect(scope)
+        transfer: Callable[[], Awaitable[None]]
+        if in_memory is not None and len(in_memory) < self.chunk_size:
             # The whole file is in memory: the same two messages the streaming path would send for it.
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            await send({"type": "http.response.body", "body": small_body, "more_body": False})
-            if self.background is not None:
-                await self.background()
-            return
-
-        send_file: Callable[[], Awaitable[None]]
-        if not may_use_range or (if_range is not None and not self._should_use_range(if_range)):
-            send_file = lambda: self._handle_simple(send, header_only, pathsend)  # noqa: E731
+            await send(_start(self.status_code, self.raw_headers))
+            await send(_chunk(in_memory, False))
+            transfer = _nothing
         else:
-            assert range_header is not None
-            file_size = stat_result.st_size
-            try:
-                ranges = self._parse_range_header(range_header, file_size)
-            except MalformedRangeHeader as exc:
-                return await PlainTextResponse(exc.content, status_code=400)(scope, receive, send)
-            except RangeNotSatisfiable as exc:
-                response = PlainTextResponse(status_code=416, headers={"Content-Range": f"bytes */{exc.max_size}"})
-                return await response(scope, receive, send)
-
-            if not ranges:
-                send_file = lambda: self._handle_simple(send, header_only, pathsend)  # noqa: E731
-            elif len(ranges) == 1:
-                start, end = ranges[0]
-                pathsend = False
-                if not header_only and end - start <= self.chunk_size:
-                    chunk = await anyio.to_thread.run_sync(_read_small, self.path, start, end - start)
-                    if chunk is not None:
-                        await send(self._single_range_start(start, end, file_size))
-                        await send({"type": "http.response.body", "body": chunk, "more_body": False})
-                        if self.background is not None:
-                            await self.background()
-                        return
-                send_file = lambda: self._handle_single_range(send, start, end, file_size, header_only)  # noqa: E731
+            ranges: list[tuple[int, int]] = []
+            if wanted is not None and (validator is None or self._should_use_range(validator)):
+                try:
+                    ranges = self._parse_range_header(wanted, info.st_size)
+                except (MalformedRangeHeader, RangeNotSatisfiable) as error:
+                    return await _range_error_response(error)(scope, receive, send)
+            if len(ranges) == 1:
+                transfer = await self._single_range_transfer(send, *ranges[0], info.st_size, only_headers)
+            elif ranges:
+                transfer = lambda: self._handle_multiple_ranges(send, ranges, info.st_size, only_headers)  # noqa: E731
             else:
-                pathsend = False
-                send_file = lambda: self._handle_multiple_ranges(send, ranges, file_size, header_only)  # noqa: E731
+                transfer = lambda: self._handle_simple(send, only_headers, server_sends_file)  # noqa: E731
+                watch = watch and not server_sends_file
 
-        if not is_http or header_only or pathsend or _send_reports_disconnect(scope):
-            await send_file()
+        if watch and transfer is not _nothing:
+            await _run_until_first_returns(transfer, lambda: _wait_for_disconnect(receive))
         else:
-            await _run_until_first_returns(send_file, lambda: _wait_for_disconnect(receive))
-
+            await transfer()
         if self.background is not None:
             await self.background()
 
     @asynccontextmanager
     async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
         # ``anyio.open_file`` is looked up at call time (tests and instrumentation replace it).
-        file = await anyio.open_file(self.path, mode="rb")
+        handle = await anyio.open_file(self.path, mode="rb")
         try:
-            yield file
+            yield handle
         finally:
             # Closing must complete even when the transfer was cancelled, or the descriptor leaks.
             with anyio.CancelScope(shield=True):
-                await file.aclose()
+                await handle.aclose()
 
     async def _handle_simple(self, send: Send, send_header_only: bool, send_pathsend: bool) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(_start(self.status_code, self.raw_headers))
         if send_header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
-        if send_pathsend:
+            await send(_chunk(b"", False))
+        elif send_pathsend:
             await send({"type": "http.response.pathsend", "path": str(self.path)})
-            return
-        chunk_size = self.chunk_size
-        batch_size = max(1, _READ_BATCH_BYTES // chunk_size) * chunk_size
-        async with self._open_file() as file:
+        else:
+            await self._stream_to_end(send)
+
+    async def _stream_to_end(self, send: Send) -> None:
+        # Chunks of exactly chunk_size with more_body, then the remainder (possibly empty) without: the sequence
+        # a read per chunk gives, from a few large reads.
+        size = self.chunk_size
+        batch = max(1, _READ_BATCH_BYTES // size) * size
+        async with self._open_file() as handle:
             while True:
-                data = await file.read(batch_size)
-                # Full chunks first; at the end of the file the rest (possibly empty) closes the body, which is
-                # the message sequence a read per chunk produces.
-                at_end = len(data) < batch_size
-                full = len(data) - len(data) % chunk_size if at_end else batch_size
-                for offset in range(0, full, chunk_size):
-                    await send(
-                        {"type": "http.response.body", "body": data[offset : offset + chunk_size], "more_body": True}
-                    )
-                if at_end:
-                    await send({"type": "http.response.body", "body": data[full:], "more_body": False})
+                data = await handle.read(batch)
+                last = len(data) < batch
+                cut = len(data) - len(data) % size if last else batch
+                for offset in range(0, cut, size):
+                    await send(_chunk(data[offset : offset + size], True))
+                if last:
+                    await send(_chunk(data[cut:], False))
                     return
 
-    def _single_range_start(self, start: int, end: int, file_size: int) -> Message:
+    def _partial_headers(
+        self, content_range: bytes | None, content_type: bytes | None, length: int
+    ) -> list[tuple[bytes, bytes]]:
+        # A copy: the response's own headers stay those of the full representation for the next call.
         raw = list(self.raw_headers)
-        _raw_set(raw, b"content-range", f"bytes {start}-{end - 1}/{file_size}".encode("latin-1"))
-        _raw_set(raw, _CONTENT_LENGTH, b"%d" % (end - start))
-        return {"type": "http.response.start", "status": 206, "headers": raw}
+        if content_range is not None:
+            _raw_set(raw, b"content-range", content_range)
+        if content_type is not None:
+            _raw_set(raw, _CONTENT_TYPE, content_type)
+        _raw_set(raw, _CONTENT_LENGTH, b"%d" % length)
+        return raw
 
-    async def _handle_single_range(
-        self, send: Send, start: int, end: int, file_size: int, send_header_only: bool
+    async def _single_range_transfer(
+        self, send: Send, start: int, end: int, file_size: int, header_only: bool
+    ) -> Callable[[], Awaitable[None]]:
+        headers = self._partial_headers(f"bytes {start}-{end - 1}/{file_size}".encode("latin-1"), None, end - start)
+        if not header_only and end - start <= self.chunk_size:
+            # One read covers the range: it is fetched in a single worker-thread round trip.
+            data = await anyio.to_thread.run_sync(read_small, self.path, start, end - start)
+            if data is not None:
+                await send(_start(206, headers))
+                await send(_chunk(data, False))
+                return _nothing
+        return lambda: self._send_span(send, headers, start, end, header_only)
+
+    async def _send_span(
+        self, send: Send, headers: list[tuple[bytes, bytes]], start: int, end: int, header_only: bool
     ) -> None:
-        await send(self._single_range_start(start, end, file_size))
-        if send_header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send(_start(206, headers))
+        if header_only:
+            await send(_chunk(b"", False))
             return
-        chunk_size = self.chunk_size
-        async with self._open_file() as file:
-            await file.seek(start)
-            more_body = True
-            while more_body:
-                chunk = await file.read(min(chunk_size, end - start))
-                start += len(chunk)
-                more_body = len(chunk) == chunk_size and start < end
-                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+        size = self.chunk_size
+        batch = max(1, _READ_BATCH_BYTES // size) * size
+        async with self._open_file() as handle:
+            await handle.seek(start)
+            position = start
+            while True:
+                data = await handle.read(min(batch, end - position))
+                # Sent as reads of min(chunk_size, remaining) would give it: a piece shorter than chunk_size (the
+                # file shrank) or reaching the end closes the body.
+                offset = 0
+                while True:
+                    piece = data[offset : offset + size]
+                    offset += len(piece)
+                    position += len(piece)
+                    more = len(piece) == size and position < end
+                    await send(_chunk(piece, more))
+                    if not more:
+                        return
+                    if offset >= len(data):
+                        break
 
     async def _handle_multiple_ranges(
         self,
@@ -725,41 +711,43 @@ class FileResponse(Response):
         file_size: int,
         send_header_only: bool,
     ) -> None:
-        # 13 random bytes: about the entropy of the boundaries browsers generate.
-        boundary = token_hex(13)
-        content_type = _raw_get(self.raw_headers, _CONTENT_TYPE)
-        if content_type is None:
+        boundary = token_hex(_BOUNDARY_BYTES)
+        own_type = _raw_get(self.raw_headers, _CONTENT_TYPE)
+        if own_type is None:
             raise KeyError("content-type")
-        content_length, part_header = self.generate_multipart(
-            ranges, boundary, file_size, content_type.decode("latin-1")
-        )
-        raw = list(self.raw_headers)
-        _raw_set(raw, _CONTENT_TYPE, f"multipart/byteranges; boundary={boundary}".encode("latin-1"))
-        _raw_set(raw, _CONTENT_LENGTH, b"%d" % content_length)
-        await send({"type": "http.response.start", "status": 206, "headers": raw})
+        length, part_header = self.generate_multipart(ranges, boundary, file_size, own_type.decode("latin-1"))
+        multipart_type = f"multipart/byteranges; boundary={boundary}".encode("latin-1")
+        await send(_start(206, self._partial_headers(None, multipart_type, length)))
         if send_header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send(_chunk(b"", False))
             return
-        chunk_size = self.chunk_size
-        async with self._open_file() as file:
-            for start, end in ranges:
-                await send({"type": "http.response.body", "body": part_header(start, end), "more_body": True})
-                await file.seek(start)
-                while start < end:
-                    chunk = await file.read(min(chunk_size, end - start))
-                    if not chunk:
+        size = self.chunk_size
+        async with self._open_file() as handle:
+            for first, end in ranges:
+                await send(_chunk(part_header(first, end), True))
+                await handle.seek(first)
+                remaining = end - first
+                while remaining > 0:
+                    data = await handle.read(min(size, remaining))
+                    if not data:
                         raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                    start += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
-            await send({"type": "http.response.body", "body": f"--{boundary}--".encode("latin-1"), "more_body": False})
+                    remaining -= len(data)
+                    await send(_chunk(data, True))
+                await send(_chunk(b"\r\n", True))
+            await send(_chunk(b"--%s--" % boundary.encode("latin-1"), False))
 
     def _should_use_range(self, http_if_range: str) -> bool:
-        # A weak validator never matches for If-Range (RFC 9110 §13.1.5).
-        if http_if_range.startswith("W/"):
+        # A weak validator never matches for If-Range (RFC 9110 §13.1.5); a strong one must be the current ETag
+        # or Last-Modified date.
+        if http_if_range[:2] == "W/":
             return False
-        headers = self.headers
-        return http_if_range == headers["last-modified"] or http_if_range == headers["etag"]
+        for name in ("last-modified", "etag"):
+            current = _raw_get(self.raw_headers, name.encode("latin-1"))
+            if current is None:
+                raise KeyError(name)
+            if current.decode("latin-1") == http_if_range:
+                return True
+        return False
 
     @classmethod
     def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
@@ -778,3 +766,7 @@ class FileResponse(Response):
     ) -> tuple[int, Callable[[int, int], bytes]]:
         """Content length of a ``multipart/byteranges`` body and a function giving each part's header block."""
         return multipart_byteranges(ranges, boundary, max_size, content_type)
+
+
+async def _nothing() -> None:
+    """A transfer that is already complete."""

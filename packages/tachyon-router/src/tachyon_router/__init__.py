@@ -48,9 +48,11 @@ def _choose_backend() -> str:
     require_native = _truthy(os.environ.get("TACHYON_ROUTER_REQUIRE_NATIVE"))
     if forced not in ("", "native", "python"):
         raise ImportError(f"TACHYON_ROUTER_BACKEND must be 'native' or 'python', not {forced!r}")
+    if forced == "python" and not require_native:
+        return "python"  # do not even load the extension
     try:
         importlib.import_module(__name__ + "._native")  # optional compiled extension
-    except ImportError as exc:
+    except Exception as exc:  # a missing extension (ImportError) or a broken one (OSError, AttributeError...)
         if require_native or forced == "native":
             raise ImportError(
                 "tachyon_router: the native matcher is required (TACHYON_ROUTER_REQUIRE_NATIVE or "

@@ -54,18 +54,14 @@ class NativeBuildError(ValueError):
     """The native tree refused the entries (the message says why)."""
 
 
-class _Buffer(threading.local):
-    # threading.local subclass: each thread lazily gets its own out buffer.
-    def __init__(self) -> None:
-        self.state = _new_state(_INITIAL_OUT_INTS)
-
-
 def _new_state(size: int) -> tuple[Any, memoryview, int]:
     buf = ffi.new("int32_t[]", size)
     return buf, memoryview(ffi.buffer(buf)).cast("i"), size
 
 
-_local = _Buffer()
+# Each thread's out buffer, created on its first lookup (a plain threading.local: an attribute read is the
+# cheapest per-thread storage Python offers; a subclass with __init__ costs more per access).
+_local = threading.local()
 _lookup = lib.radix_lookup
 _E_OUT_SMALL: Final[int] = lib.RADIX_E_OUT_SMALL
 _E_BUDGET: Final[int] = lib.RADIX_E_BUDGET
@@ -90,7 +86,10 @@ class Matcher:
             data = path.encode()
         except UnicodeEncodeError:  # lone surrogates (undecodable bytes in the request path)
             data = path.encode("utf-8", "surrogatepass")
-        buf, view, cap = _local.state
+        try:
+            buf, view, cap = _local.state
+        except AttributeError:
+            buf, view, cap = _local.state = _new_state(_INITIAL_OUT_INTS)
         n = _lookup(self._tree, data, len(data), method_bit, type_bit, buf, cap)
         if n >= 4:
             values = _UNPACKERS[n](view) if n <= _INITIAL_OUT_INTS else tuple(view[:n])

@@ -282,6 +282,8 @@ class Matcher:
             return None
         full = best_full if best_full != _NO_INDEX else -1
         partial = best_partial if best_partial < best_full else -1
+        if not self._opaque:
+            return full, partial, (), best_spans if full != -1 else ()
         candidates = tuple(
             index
             for index, type_mask, prefix in self._opaque

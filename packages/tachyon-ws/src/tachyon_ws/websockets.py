@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,20 +29,25 @@ _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encod
 _stdlib_loads = json.loads
 _orjson_loads = orjson.loads
 _OrjsonDecodeError = orjson.JSONDecodeError
+# orjson reads integers beyond 64 bits as floats instead of failing; json.loads keeps them exact. Any number
+# that long has at least 19 digits in a row (2**63 has 19), so documents with such a run go to json.loads.
+_find_long_digit_run = re.compile(r"[0-9]{19}").search
 
 
 def _decode_json(text: str) -> Any:
-    """``json.loads(text)``, parsed by orjson when it can be.
+    """``json.loads(text)``, parsed by orjson when it gives the same values.
 
-    For every document orjson accepts, it builds the same values as the standard library. What it refuses but
-    ``json.loads`` takes (NaN/Infinity literals, integers beyond 64 bits, escaped lone surrogates, nesting
-    deeper than its limit) or what both refuse goes to ``json.loads``, so results and errors stay the stdlib's.
+    Documents orjson refuses but ``json.loads`` takes (NaN/Infinity literals, escaped lone surrogates, nesting
+    deeper than its limit), documents both refuse, and documents with very long numbers go to ``json.loads``,
+    so the results and the errors are always the standard library's.
     """
-    try:
-        return _orjson_loads(text)
-    except _OrjsonDecodeError:
-        pass
+    if _find_long_digit_run(text) is None:
+        try:
+            return _orjson_loads(text)
+        except _OrjsonDecodeError:
+            pass
     return _stdlib_loads(text)
+
 
 _JSON_MODES = frozenset(("text", "binary"))
 _BAD_JSON_MODE = 'The "mode" argument should be "text" or "binary".'

@@ -6,6 +6,7 @@ MRO. The lookup only runs once something has been raised: the success path costs
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from tachyon_http._utils import is_async_callable
@@ -36,7 +37,11 @@ def _lookup_exception_handler(exc_handlers: ExceptionHandlers, exc: Exception) -
 
 
 class _StartTracker:
-    """A ``send`` wrapper remembering whether ``http.response.start`` went through it."""
+    """A ``send`` wrapper remembering whether ``http.response.start`` went through it.
+
+    ``__call__`` is a plain method returning the wrapped send's awaitable: callers ``await`` it as
+    usual, and no extra coroutine is created per message (this sits on every response).
+    """
 
     __slots__ = ("send", "started")
 
@@ -44,10 +49,10 @@ class _StartTracker:
         self.send = send
         self.started = False
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             self.started = True
-        await self.send(message)
+        return self.send(message)
 
 
 async def handle_exception(

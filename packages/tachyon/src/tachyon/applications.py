@@ -58,32 +58,34 @@ class Tachyon:
         self.state = State()
         self.router = Router(routes, lifespan=lifespan)
         self.max_body_size = max_body_size
-        self.exception_handlers = {} if exception_handlers is None else dict(exception_handlers)
-        self.user_middleware = [] if middleware is None else list(middleware)
+        self.exception_handlers: dict[Any, ExceptionHandler] = dict(exception_handlers or {})
+        self.user_middleware: list[Middleware] = list(middleware or ())
+        # Built on the first call (see __call__), then reused for every request.
         self.middleware_stack: ASGIApp | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         debug = self.debug
-        error_handler = None
-        exception_handlers: dict[Any, ExceptionHandler] = {}
-        for key, value in self.exception_handlers.items():
+        server_error_handler: ExceptionHandler | None = None
+        routed_handlers: dict[Any, ExceptionHandler] = {}
+        for key, handler in self.exception_handlers.items():
             if key in _SERVER_ERROR_KEYS:
-                error_handler = value
+                server_error_handler = handler
             else:
-                exception_handlers[key] = value
+                routed_handlers[key] = handler
 
-        stack = [Middleware(ServerErrorMiddleware, handler=error_handler, debug=debug)]
-        if self.max_body_size is not None:
+        layers = [Middleware(ServerErrorMiddleware, handler=server_error_handler, debug=debug)]
+        limit = self.max_body_size
+        if limit is not None:
             from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
 
-            stack.append(Middleware(RequestBodyLimitMiddleware, max_body_size=self.max_body_size))
-        stack.extend(self.user_middleware)
-        stack.append(Middleware(ExceptionMiddleware, handlers=exception_handlers, debug=debug))
+            layers.append(Middleware(RequestBodyLimitMiddleware, max_body_size=limit))
+        layers += self.user_middleware
+        layers.append(Middleware(ExceptionMiddleware, handlers=routed_handlers, debug=debug))
 
-        app: ASGIApp = self.router
-        for cls, args, kwargs in reversed(stack):
-            app = cls(app, *args, **kwargs)
-        return app
+        stack: ASGIApp = self.router
+        for factory, args, kwargs in reversed(layers):
+            stack = factory(stack, *args, **kwargs)
+        return stack
 
     @property
     def routes(self) -> list[BaseRoute]:

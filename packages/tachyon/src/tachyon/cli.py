@@ -26,6 +26,7 @@ _MAX_PORT = 65535
 # Worker processes (multiprocessing spawn, reload) re-import the app from a string, so the target
 # and the compat request travel through the environment to `_compat_app_factory`.
 _APP_ENV = "TACHYON_CLI_APP"
+_FACTORY_ENV = "TACHYON_CLI_APP_IS_FACTORY"
 _FACTORY_TARGET = "tachyon.cli:_compat_app_factory"
 
 
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make 'import starlette' resolve to Tachyon before the application is imported",
     )
+    run.add_argument("--factory", action="store_true", help="'module:attribute' is a callable returning the app")
+    run.add_argument("--root-path", default=None, help="the ASGI root_path, when served under a URL prefix")
+    run.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="comma-separated proxy addresses trusted for X-Forwarded-* headers (behind a load balancer)",
+    )
     run.add_argument("--app-dir", default=".", help="directory added to sys.path to import the app (default .)")
     run.add_argument("--log-level", default=None, help="uvicorn log level")
     return parser
@@ -106,7 +114,8 @@ def _compat_app_factory() -> Any:
     if not target:
         raise RuntimeError(f"{_APP_ENV} is not set; this factory is only meant to be used by 'tachyon run --compat'")
     _install_compat()
-    return _import_app(target)
+    app = _import_app(target)
+    return app() if os.environ.get(_FACTORY_ENV) else app
 
 
 def run(args: argparse.Namespace) -> None:
@@ -123,15 +132,22 @@ def run(args: argparse.Namespace) -> None:
         options["reload"] = True
     if args.log_level is not None:
         options["log_level"] = args.log_level
+    if args.root_path is not None:
+        options["root_path"] = args.root_path
+    if args.forwarded_allow_ips is not None:
+        options["forwarded_allow_ips"] = args.forwarded_allow_ips
 
     if args.compat or _compat_requested_by_env():
         # Fail early, in this process, if the switch cannot be installed or the app cannot be imported.
         _install_compat()
         _import_app(args.app)
         os.environ[_APP_ENV] = args.app
+        os.environ[_FACTORY_ENV] = "1" if args.factory else ""
         uvicorn.run(_FACTORY_TARGET, factory=True, **options)
     else:
         # An import string (not the object) so that workers and reload can re-import it.
+        if args.factory:
+            options["factory"] = True
         uvicorn.run(args.app, **options)
 
 

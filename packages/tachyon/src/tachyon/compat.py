@@ -11,9 +11,10 @@ Without editing the program::
     python -m tachyon.compat -m uvicorn main:app     # run a module
     TACHYON_COMPAT=1 tachyon run main:app            # the CLI honours the variable (and ``--compat``)
 
-``python -m tachyon.compat`` switches the process it runs in. Server child processes (uvicorn's
-``--reload`` and ``--workers``) start fresh interpreters that import the application by name: use
-``tachyon run --compat`` for those, which installs the switch in every child.
+``python -m tachyon.compat`` switches the process it runs in and every Python process started from it
+(uvicorn's ``--workers`` and ``--reload`` children import the application afresh): it sets
+``TACHYON_COMPAT=1`` and puts a start-up hook (``tachyon/_compat_boot/sitecustomize.py``) first on
+``PYTHONPATH`` for them. ``tachyon run --compat`` does the same for its workers in its own way.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import runpy
 import sys
 import threading
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "ENV_VAR",
@@ -220,12 +221,24 @@ def uninstall() -> None:
             del sys.modules[name]
 
 
-def install_from_env(environ: dict[str, str] | None = None) -> bool:
+def install_from_env(environ: Mapping[str, str] | None = None) -> bool:
     """Install the switch if ``TACHYON_COMPAT`` asks for it; returns whether it is installed afterwards."""
     value = (os.environ if environ is None else environ).get(ENV_VAR, "")
     if value.strip().lower() not in _FALSE_VALUES:
         install()
     return is_installed()
+
+
+#: Folder whose ``sitecustomize`` installs the switch at start-up of child processes (see main()).
+_CHILD_BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_compat_boot")
+
+
+def _switch_child_processes() -> None:
+    """Make every Python process this one starts install the switch before it imports anything else."""
+    os.environ[ENV_VAR] = "1"
+    existing = os.environ.get("PYTHONPATH", "")
+    entries = [entry for entry in existing.split(os.pathsep) if entry and entry != _CHILD_BOOT_DIR]
+    os.environ["PYTHONPATH"] = os.pathsep.join([_CHILD_BOOT_DIR, *entries])
 
 
 _USAGE = """\
@@ -244,8 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_USAGE, file=sys.stderr if not args else sys.stdout)
         return 2 if not args else 0
     install()
-    # Child processes started through Tachyon's entry points (e.g. `tachyon run` workers) switch too.
-    os.environ[ENV_VAR] = "1"
+    _switch_child_processes()
     if args[0] in {"-m", "-c"}:
         if len(args) < 2:
             print(f"tachyon.compat: option {args[0]} needs an argument\n\n{_USAGE}", file=sys.stderr)
@@ -253,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode, target, rest = args[0], args[1], args[2:]
     else:
         mode, target, rest = "script", args[0], args[1:]
+        if not os.path.isfile(target):
+            print(f"tachyon.compat: can't open file {target!r}: no such file\n\n{_USAGE}", file=sys.stderr)
+            return 2
     if mode == "-m":
         sys.argv = [target, *rest]
         runpy.run_module(target, run_name="__main__", alter_sys=True)

@@ -23,6 +23,16 @@ __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 DISPATCHABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
 
 
+def _defined_verbs(endpoint: object) -> list[str]:
+    """The dispatchable verbs ``endpoint`` answers; HEAD is answered by ``get`` when there is no ``head``."""
+    has_get = getattr(endpoint, "get", None) is not None
+    return [
+        verb
+        for verb in DISPATCHABLE_METHODS
+        if getattr(endpoint, verb.lower(), None) is not None or (verb == "HEAD" and has_get)
+    ]
+
+
 class HTTPEndpoint:
     """Subclass and define ``get``, ``post``, ... (sync or async) taking the request.
 
@@ -34,39 +44,40 @@ class HTTPEndpoint:
         self.scope = scope
         self.receive = receive
         self.send = send
-        self._allowed_methods = [
-            method
-            for method in DISPATCHABLE_METHODS
-            if getattr(self, method.lower(), None) is not None
-            or (method == "HEAD" and getattr(self, "get", None) is not None)
-        ]
+        self._allowed_methods = _defined_verbs(self)
 
     def __await__(self) -> Generator[Any, None, None]:
         return self.dispatch().__await__()
 
+    def _handler_for(self, verb: str) -> Callable[[Request], Any]:
+        if verb not in self._allowed_methods:
+            return self.method_not_allowed
+        if verb == "HEAD" and not hasattr(self, "head"):
+            verb = "GET"
+        return getattr(self, verb.lower())  # type: ignore[no-any-return]
+
     async def dispatch(self) -> None:
         request = Request(self.scope, receive=self.receive, send=self.send)
-        method = request.method
-        handler: Callable[[Request], Any]
-        if method in self._allowed_methods:
-            if method == "HEAD" and not hasattr(self, "head"):
-                handler = self.get  # type: ignore[attr-defined]
-            else:
-                handler = getattr(self, method.lower())
-        else:
-            handler = self.method_not_allowed
+        handler = self._handler_for(request.method)
         if is_async_callable(handler):
-            response = await handler(request)
+            outcome = await handler(request)
         else:
-            response = await run_in_threadpool(handler, request)
-        await response(self.scope, self.receive, self.send)
+            outcome = await run_in_threadpool(handler, request)
+        await outcome(self.scope, self.receive, self.send)
 
     async def method_not_allowed(self, request: Request) -> Response:
-        headers = {"Allow": ", ".join(self._allowed_methods)}
+        allow = {"Allow": ", ".join(self._allowed_methods)}
         # Inside an application the 405 goes through the exception handlers.
-        if "app" in self.scope:
-            raise HTTPException(status_code=405, headers=headers)
-        return PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
+        if "app" not in self.scope:
+            return PlainTextResponse("Method Not Allowed", status_code=405, headers=allow)
+        raise HTTPException(status_code=405, headers=allow)
+
+
+# encoding -> (the message key it requires, the error when that key is missing)
+_RAW_ENCODINGS = {
+    "text": ("text", "Expected text websocket messages, but got bytes"),
+    "bytes": ("bytes", "Expected bytes websocket messages, but got text"),
+}
 
 
 class WebSocketEndpoint:
@@ -90,51 +101,48 @@ class WebSocketEndpoint:
     async def dispatch(self) -> None:
         websocket = WebSocket(self.scope, receive=self.receive, send=self.send)
         await self.on_connect(websocket)
-
-        close_code = status.WS_1000_NORMAL_CLOSURE
+        code = status.WS_1000_NORMAL_CLOSURE
         try:
-            while True:
-                message = await websocket.receive()
-                message_type = message["type"]
-                if message_type == "websocket.receive":
-                    data = await self.decode(websocket, message)
-                    await self.on_receive(websocket, data)
-                elif message_type == "websocket.disconnect":
-                    close_code = int(message.get("code") or status.WS_1000_NORMAL_CLOSURE)
-                    break
-        except Exception as exc:
-            close_code = status.WS_1011_INTERNAL_ERROR
-            raise exc
+            code = await self._receive_until_disconnect(websocket)
+        except Exception:
+            code = status.WS_1011_INTERNAL_ERROR
+            raise
         finally:
-            await self.on_disconnect(websocket, close_code)
+            await self.on_disconnect(websocket, code)
+
+    async def _receive_until_disconnect(self, websocket: WebSocket) -> int:
+        """Feed decoded messages to on_receive; return the client's close code."""
+        while True:
+            message = await websocket.receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return int(message.get("code") or status.WS_1000_NORMAL_CLOSURE)
+            if kind == "websocket.receive":
+                await self.on_receive(websocket, await self.decode(websocket, message))
+
+    async def _reject(self, websocket: WebSocket, reason: str) -> None:
+        await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
+        raise RuntimeError(reason)
 
     async def decode(self, websocket: WebSocket, message: Message) -> Any:
         encoding = self.encoding
-        if encoding == "text":
-            if message.get("text") is None:
-                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
-                raise RuntimeError("Expected text websocket messages, but got bytes")
-            return message["text"]
-
-        if encoding == "bytes":
-            if message.get("bytes") is None:
-                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
-                raise RuntimeError("Expected bytes websocket messages, but got text")
-            return message["bytes"]
-
+        raw = _RAW_ENCODINGS.get(encoding or "")
+        if raw is not None:
+            key, error = raw
+            payload = message.get(key)
+            if payload is None:
+                await self._reject(websocket, error)
+            return payload
         if encoding == "json":
             text = message.get("text")
-            if text is None:
-                text = message["bytes"].decode("utf-8")
+            source = text if text is not None else message["bytes"].decode("utf-8")
             try:
-                return json.loads(text)
-            except json.decoder.JSONDecodeError:
-                await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
-                raise RuntimeError("Malformed JSON data received.")
-
+                return json.loads(source)
+            except json.JSONDecodeError:
+                await self._reject(websocket, "Malformed JSON data received.")
         assert encoding is None, f"Unsupported 'encoding' attribute {encoding}"
         text = message.get("text")
-        return text if text is not None else message["bytes"]
+        return message["bytes"] if text is None else text
 
     async def on_connect(self, websocket: WebSocket) -> None:
         """Called when a client connects; accepts the connection by default."""

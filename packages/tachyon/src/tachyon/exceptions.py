@@ -14,4 +14,7 @@ from tachyon_http.exceptions import __all__ as __all__
 
 def __getattr__(name: str) -> Any:
     # Private helpers and deprecated aliases that libraries import resolve on the implementing module.
-    return getattr(_impl, name)
+    try:
+        return getattr(_impl, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

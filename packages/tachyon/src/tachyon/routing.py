@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Collection, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
-from typing import Any, SupportsIndex, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TypeVar
 
 import tachyon_router
 from tachyon_http._utils import get_route_path, is_async_callable, parse_host_header
@@ -39,6 +39,9 @@ from tachyon_ws.websockets import WebSocket, WebSocketClose
 
 from tachyon._exception_handler import _StartTracker, handle_exception
 from tachyon.middleware import Middleware
+
+if TYPE_CHECKING:
+    from tachyon.middleware.exceptions import ExceptionMiddleware
 
 __all__ = [
     "BaseRoute",
@@ -85,19 +88,14 @@ class Match(Enum):
 _RESPONSE_CALL = Response.__call__
 
 
-async def _send_response(response: Any, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-    if type(response).__call__ is _RESPONSE_CALL:
-        try:
-            await response(scope, receive, send)
-        except Exception as exc:
-            await handle_exception(exc, request, scope, receive, send, True)
-    else:
-        # Directly inside ExceptionMiddleware, `send` already is a fresh tracker: reuse it.
-        tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
-        try:
-            await response(scope, receive, tracker)
-        except Exception as exc:
-            await handle_exception(exc, request, scope, receive, tracker, tracker.started)
+async def _send_other_response(response: Any, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send a response whose __call__ is not Response.__call__ (streaming, files, custom), tracking its start."""
+    # Directly inside ExceptionMiddleware, `send` already is a fresh tracker: reuse it.
+    tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
+    try:
+        await response(scope, receive, tracker)
+    except Exception as exc:
+        await handle_exception(exc, request, scope, receive, tracker, tracker.started)
 
 
 def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
@@ -117,7 +115,13 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
                 # Nothing can have been sent through the endpoint's Request: not started.
                 await handle_exception(exc, request, scope, receive, send, False)
                 return
-            await _send_response(response, request, scope, receive, send)
+            if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity, not callability
+                try:
+                    await response(scope, receive, send)
+                except Exception as exc:
+                    await handle_exception(exc, request, scope, receive, send, True)
+            else:
+                await _send_other_response(response, request, scope, receive, send)
 
     else:
         sync_func: Callable[[Request], Response] = func  # type: ignore[assignment]
@@ -129,7 +133,13 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
             except Exception as exc:
                 await handle_exception(exc, request, scope, receive, send, False)
                 return
-            await _send_response(response, request, scope, receive, send)
+            if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity, not callability
+                try:
+                    await response(scope, receive, send)
+                except Exception as exc:
+                    await handle_exception(exc, request, scope, receive, send, True)
+            else:
+                await _send_other_response(response, request, scope, receive, send)
 
     return app
 
@@ -156,8 +166,10 @@ def get_name(endpoint: Callable[..., Any]) -> str:
 # Reverse routing
 # ---------------------------------------------------------------------------------------------
 
+# A parameter in a route template, "{name}" or "{name:convertor}" (public in Starlette's module too).
+PARAM_REGEX = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?\}")
 # A placeholder in a path *format* (after compile_path): "{name}", never "{name:conv}".
-_FORMAT_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+PARAM_FORMAT_REGEX = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
 
 def replace_params(
@@ -174,7 +186,7 @@ def replace_params(
         return path, path_params
     pieces: list[str] = []
     position = 0
-    for found in _FORMAT_PLACEHOLDER.finditer(path):
+    for found in PARAM_FORMAT_REGEX.finditer(path):
         pieces.append(path[position : found.start()])
         key = found.group(1)
         if key in path_params:
@@ -193,23 +205,26 @@ def replace_params(
 
 def _is_plain_callable(endpoint: Any) -> bool:
     """True for functions and methods (possibly behind functools.partial): ``f(request)`` style."""
-    while isinstance(endpoint, functools.partial):
-        endpoint = endpoint.func
-    return inspect.isfunction(endpoint) or inspect.ismethod(endpoint)
+    target = endpoint
+    while isinstance(target, functools.partial):
+        target = target.func
+    return inspect.isfunction(target) or inspect.ismethod(target)
 
 
-def _wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware] | None, max_body_size: int | None) -> ASGIApp:
-    if middleware is not None:
-        for cls, args, kwargs in reversed(middleware):
-            app = cls(app, *args, **kwargs)
-    if max_body_size is not None:
-        from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
+def _apply_layers(app: ASGIApp, middleware: Sequence[Middleware] | None, max_body_size: int | None) -> ASGIApp:
+    """Wrap ``app`` in the declared middleware (first declared = outermost), then the body limit."""
+    wrapped = app
+    for factory, args, kwargs in reversed(middleware or ()):
+        wrapped = factory(wrapped, *args, **kwargs)
+    if max_body_size is None:
+        return wrapped
+    from tachyon.middleware.body_limit import RequestBodyLimitMiddleware
 
-        app = RequestBodyLimitMiddleware(app, max_body_size=max_body_size)
-    return app
+    return RequestBodyLimitMiddleware(wrapped, max_body_size=max_body_size)
 
 
 def _merge_params(scope: Scope, matched: dict[str, Any]) -> dict[str, Any]:
+    """The child ``path_params``: the outer ones (from enclosing mounts/hosts), then the matched ones."""
     outer = scope.get("path_params")
     if not outer:
         return matched
@@ -218,15 +233,54 @@ def _merge_params(scope: Scope, matched: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _convert_groups(convertors: dict[str, Convertor[Any]], groups: dict[str, str]) -> dict[str, Any]:
-    return {key: convertors[key].convert(value) for key, value in groups.items()}
+def _match_params(regex: re.Pattern[str], convertors: dict[str, Convertor[Any]], text: str) -> dict[str, Any] | None:
+    found = regex.match(text)
+    if found is None:
+        return None
+    return {key: convertors[key].convert(raw) for key, raw in found.groupdict().items()}
 
 
-async def _not_found_response(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "http":
-        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
-    elif scope["type"] == "websocket":
-        await WebSocketClose()(scope, receive, send)
+def _compile_template(route: Any, template: str) -> None:
+    """Set the route's ``path_regex``, ``path_format`` and bound ``param_convertors``."""
+    regex, path_format, convertors = compile_path(template)
+    route.path_regex = regex
+    route.path_format = path_format
+    route.param_convertors = convertors
+
+
+def _check_path(path: str, *, allow_empty: bool = False) -> None:
+    assert (allow_empty and path == "") or path.startswith("/"), "Routed paths must start with '/'"
+
+
+def _same_as(route: Any, other: Any, cls: type, fields: tuple[str, ...]) -> bool:
+    return isinstance(other, cls) and all(getattr(route, field) == getattr(other, field) for field in fields)
+
+
+def _first_url(routes: Iterable[Any], name: str, params: dict[str, Any]) -> URLPath | None:
+    """``url_path_for`` of the first route that knows ``name`` with exactly ``params``, else None."""
+    for route in routes:
+        try:
+            return route.url_path_for(name, **params)  # type: ignore[no-any-return]
+        except NoMatchFound:
+            continue
+    return None
+
+
+def _endpoint_url(route: Any, name: str, params: dict[str, Any], protocol: Literal["http", "websocket"]) -> URLPath:
+    """Reverse a Route/WebSocketRoute: its own name and exactly its parameter names."""
+    if name == route.name and params.keys() == route.param_convertors.keys():
+        path, leftover = replace_params(route.path_format, route.param_convertors, params)
+        assert not leftover
+        return URLPath(path=path, protocol=protocol)
+    raise NoMatchFound(name, params)
+
+
+def _child_name(own_name: str | None, name: str) -> str | None:
+    """The part of ``name`` meant for the children of a mount/host called ``own_name``, or None."""
+    if own_name is None:
+        return name
+    prefix = own_name + ":"
+    return name[len(prefix) :] if name.startswith(prefix) else None
 
 
 class BaseRoute:
@@ -241,15 +295,30 @@ class BaseRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve this single route as a complete ASGI app (404 / websocket close when it does not match)."""
-        match, child_scope = self.matches(scope)
-        if match is Match.NONE:
-            await _not_found_response(scope, receive, send)
-            return
-        scope.update(child_scope)
-        await self.handle(scope, receive, send)
+        outcome, changes = self.matches(scope)
+        if outcome is not Match.NONE:
+            scope.update(changes)
+            await self.handle(scope, receive, send)
+        elif scope["type"] == "http":
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)
+
+
+class _ForwardingRoute(BaseRoute):
+    """Routes whose handling is simply their (possibly middleware-wrapped) ``app``."""
+
+    app: ASGIApp
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class Route(BaseRoute):
+    path_regex: re.Pattern[str]
+    path_format: str
+    param_convertors: dict[str, Convertor[Any]]
+
     def __init__(
         self,
         path: str,
@@ -261,74 +330,77 @@ class Route(BaseRoute):
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        assert path.startswith("/"), "Routed paths must start with '/'"
+        _check_path(path)
         self.path = path
         self.endpoint = endpoint
-        self.name = get_name(endpoint) if name is None else name
+        self.name = name if name is not None else get_name(endpoint)
         self.include_in_schema = include_in_schema
 
-        app: ASGIApp
-        if _is_plain_callable(endpoint):
-            app = request_response(endpoint)
-            if methods is None:
-                methods = ["GET"]
-        else:
-            # A class (HTTPEndpoint) or any other ASGI callable.
-            app = endpoint
-        self.app = _wrap_middleware(app, middleware, max_body_size)
+        # A function or method is `f(request) -> response` and defaults to GET; anything else (an
+        # HTTPEndpoint class, an ASGI object) is an ASGI app accepting every method.
+        plain = _is_plain_callable(endpoint)
+        core: ASGIApp = request_response(endpoint) if plain else endpoint
+        if plain and methods is None:
+            methods = ("GET",)
+        self.app = _apply_layers(core, middleware, max_body_size)
 
-        self.methods: set[str] | None
-        if methods is None:
-            self.methods = None
-        else:
-            self.methods = {method.upper() for method in methods}
-            if "GET" in self.methods:
-                self.methods.add("HEAD")
+        self.methods: set[str] | None = None
+        if methods is not None:
+            allowed = {verb.upper() for verb in methods}
+            if "GET" in allowed:
+                allowed.add("HEAD")
+            self.methods = allowed
 
-        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        _compile_template(self, path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http":
-            found = self.path_regex.match(get_route_path(scope))
-            if found:
-                params = _merge_params(scope, _convert_groups(self.param_convertors, found.groupdict()))
-                child_scope = {"endpoint": self.endpoint, "path_params": params}
-                if self.methods and scope["method"] not in self.methods:
-                    return Match.PARTIAL, child_scope
-                return Match.FULL, child_scope
-        return Match.NONE, {}
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        matched = _match_params(self.path_regex, self.param_convertors, get_route_path(scope))
+        if matched is None:
+            return Match.NONE, {}
+        changes = {"endpoint": self.endpoint, "path_params": _merge_params(scope, matched)}
+        method_ok = not self.methods or scope["method"] in self.methods
+        return (Match.FULL if method_ok else Match.PARTIAL), changes
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if name != self.name or path_params.keys() != self.param_convertors.keys():
-            raise NoMatchFound(name, path_params)
-        path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
-        assert not remaining
-        return URLPath(path=path, protocol="http")
+        return _endpoint_url(self, name, path_params, "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.methods and scope["method"] not in self.methods:
-            headers = {"Allow": ", ".join(self.methods)}
-            # Inside an application the 405 goes through the exception handlers.
-            if "app" in scope:
-                raise HTTPException(status_code=405, headers=headers)
-            await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
-        else:
+        await self._handle_answering(scope, receive, send, None)
+
+    async def _handle_answering(
+        self, scope: Scope, receive: Receive, send: Send, errors: ExceptionMiddleware | None
+    ) -> None:
+        """``handle()``; a 405 is answered through ``errors`` (see Router.app) when it may be."""
+        allowed = self.methods
+        if not allowed or scope["method"] in allowed:
             await self.app(scope, receive, send)
+            return
+        allow_header = {"Allow": ", ".join(allowed)}
+        # Inside an application the 405 goes through the exception handlers.
+        if "app" in scope:
+            exc = HTTPException(status_code=405, headers=allow_header)
+            response = errors.answer_router_error(exc) if errors is not None else None
+            if response is None:
+                raise exc
+            await response(scope, receive, send)
+            return
+        await PlainTextResponse("Method Not Allowed", status_code=405, headers=allow_header)(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
-        return (
-            isinstance(other, Route)
-            and self.path == other.path
-            and self.endpoint == other.endpoint
-            and self.methods == other.methods
-        )
+        return _same_as(self, other, Route, ("path", "endpoint", "methods"))
 
     def __repr__(self) -> str:
-        methods = sorted(self.methods or [])
-        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+        verbs = sorted(self.methods or ())
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={verbs!r})"
 
 
-class WebSocketRoute(BaseRoute):
+class WebSocketRoute(_ForwardingRoute):
+    path_regex: re.Pattern[str]
+    path_format: str
+    param_convertors: dict[str, Convertor[Any]]
+
     def __init__(
         self,
         path: str,
@@ -337,36 +409,27 @@ class WebSocketRoute(BaseRoute):
         name: str | None = None,
         middleware: Sequence[Middleware] | None = None,
     ) -> None:
-        assert path.startswith("/"), "Routed paths must start with '/'"
+        _check_path(path)
         self.path = path
         self.endpoint = endpoint
-        self.name = get_name(endpoint) if name is None else name
-
-        app: ASGIApp = websocket_session(endpoint) if _is_plain_callable(endpoint) else endpoint
-        self.app = _wrap_middleware(app, middleware, None)
-
-        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self.name = name if name is not None else get_name(endpoint)
+        core: ASGIApp = websocket_session(endpoint) if _is_plain_callable(endpoint) else endpoint
+        self.app = _apply_layers(core, middleware, None)
+        _compile_template(self, path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "websocket":
-            found = self.path_regex.match(get_route_path(scope))
-            if found:
-                params = _merge_params(scope, _convert_groups(self.param_convertors, found.groupdict()))
-                return Match.FULL, {"endpoint": self.endpoint, "path_params": params}
-        return Match.NONE, {}
+        if scope["type"] != "websocket":
+            return Match.NONE, {}
+        matched = _match_params(self.path_regex, self.param_convertors, get_route_path(scope))
+        if matched is None:
+            return Match.NONE, {}
+        return Match.FULL, {"endpoint": self.endpoint, "path_params": _merge_params(scope, matched)}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if name != self.name or path_params.keys() != self.param_convertors.keys():
-            raise NoMatchFound(name, path_params)
-        path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
-        assert not remaining
-        return URLPath(path=path, protocol="websocket")
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        return _endpoint_url(self, name, path_params, "websocket")
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, WebSocketRoute) and self.path == other.path and self.endpoint == other.endpoint
+        return _same_as(self, other, WebSocketRoute, ("path", "endpoint"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -374,20 +437,24 @@ class WebSocketRoute(BaseRoute):
 
 def _mount_child_scope(scope: Scope, route_path: str, params: dict[str, Any], app: ASGIApp) -> dict[str, Any]:
     """The scope changes of a Mount match; ``params`` holds the converted params incl. "path"."""
-    remaining = params.pop("path")
-    # The matched prefix is what precedes "/" + remaining (computed from the end, like the regex).
-    matched_path = route_path[: len(route_path) - len(remaining) - 1]
-    root_path = scope.get("root_path", "")
+    rest = params.pop("path")
+    # The mounted prefix is what precedes "/" + rest, measured from the end as the regex matched it.
+    prefix = route_path[: len(route_path) - len(rest) - 1]
+    outer_root = scope.get("root_path", "")
     return {
         "path_params": _merge_params(scope, params),
         # Set by the outermost mount only: Request.url_for() builds absolute paths from it.
-        "app_root_path": scope.get("app_root_path", root_path),
-        "root_path": root_path + matched_path,
+        "app_root_path": scope.get("app_root_path", outer_root),
+        "root_path": outer_root + prefix,
         "endpoint": app,
     }
 
 
-class Mount(BaseRoute):
+class Mount(_ForwardingRoute):
+    path_regex: re.Pattern[str]
+    path_format: str
+    param_convertors: dict[str, Convertor[Any]]
+
     def __init__(
         self,
         path: str,
@@ -398,61 +465,56 @@ class Mount(BaseRoute):
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        assert path == "" or path.startswith("/"), "Routed paths must start with '/'"
+        _check_path(path, allow_empty=True)
         assert app is not None or routes is not None, "Either 'app=...', or 'routes=' must be specified"
         self.path = path.rstrip("/")
-        self._base_app: ASGIApp = app if app is not None else Router(routes=routes)
-        self.app = _wrap_middleware(self._base_app, middleware, max_body_size)
+        self._base_app: ASGIApp = Router(routes=routes) if app is None else app
+        self.app = _apply_layers(self._base_app, middleware, max_body_size)
         self.name = name
-        self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+        _compile_template(self, f"{self.path}/{{path:path}}")
 
     @property
     def routes(self) -> list[BaseRoute]:
         return getattr(self._base_app, "routes", [])
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket"):
-            route_path = get_route_path(scope)
-            found = self.path_regex.match(route_path)
-            if found:
-                params = _convert_groups(self.param_convertors, found.groupdict())
-                return Match.FULL, _mount_child_scope(scope, route_path, params, self.app)
-        return Match.NONE, {}
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        route_path = get_route_path(scope)
+        matched = _match_params(self.path_regex, self.param_convertors, route_path)
+        if matched is None:
+            return Match.NONE, {}
+        return Match.FULL, _mount_child_scope(scope, route_path, matched, self.app)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if self.name is not None and name == self.name and "path" in path_params:
+        child_name = None
+        if "path" in path_params and self.name is not None and name == self.name:
             # The mount itself, by name, with the sub-path given as "path".
             path_params["path"] = path_params["path"].lstrip("/")
-            path, remaining = replace_params(self.path_format, self.param_convertors, path_params)
-            if not remaining:
+            path, leftover = replace_params(self.path_format, self.param_convertors, path_params)
+            if not leftover:
                 return URLPath(path=path)
-        elif self.name is None or name.startswith(self.name + ":"):
-            # "<mount>:<child>", or any child name when the mount is unnamed.
-            child_name = name if self.name is None else name[len(self.name) + 1 :]
-            path_kwarg = path_params.get("path")
+        else:
+            child_name = _child_name(self.name, name)
+        if child_name is not None:
+            sub_path = path_params.get("path")
             path_params["path"] = ""
-            prefix, remaining = replace_params(self.path_format, self.param_convertors, path_params)
-            if path_kwarg is not None:
-                remaining["path"] = path_kwarg
-            for route in self.routes or []:
-                try:
-                    url = route.url_path_for(child_name, **remaining)
-                except NoMatchFound:
-                    continue
-                return URLPath(path=prefix.rstrip("/") + str(url), protocol=url.protocol)
+            prefix, leftover = replace_params(self.path_format, self.param_convertors, path_params)
+            if sub_path is not None:
+                leftover["path"] = sub_path
+            found = _first_url(self.routes or (), child_name, leftover)
+            if found is not None:
+                return URLPath(path=prefix.rstrip("/") + str(found), protocol=found.protocol)
         raise NoMatchFound(name, path_params)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+        return _same_as(self, other, Mount, ("path", "app"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
-class Host(BaseRoute):
+class Host(_ForwardingRoute):
     def __init__(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         assert not host.startswith("/"), "Host must not start with '/'"
         self.host = host
@@ -465,38 +527,35 @@ class Host(BaseRoute):
         return getattr(self.app, "routes", [])
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket"):
-            parsed = parse_host_header(Headers(scope=scope).get("host"))
-            if parsed is None:
-                return Match.NONE, {}
-            found = self.host_regex.match(parsed.host.lower())
-            if found:
-                params = _merge_params(scope, _convert_groups(self.param_convertors, found.groupdict()))
-                return Match.FULL, {"path_params": params, "endpoint": self.app}
-        return Match.NONE, {}
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        parsed = parse_host_header(Headers(scope=scope).get("host"))
+        if parsed is None:
+            return Match.NONE, {}
+        # Host names are case-insensitive; the pattern is compiled IGNORECASE, the value lowered.
+        matched = _match_params(self.host_regex, self.param_convertors, parsed.host.lower())
+        if matched is None:
+            return Match.NONE, {}
+        return Match.FULL, {"path_params": _merge_params(scope, matched), "endpoint": self.app}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if self.name is not None and name == self.name and "path" in path_params:
-            path = path_params.pop("path")
-            host, remaining = replace_params(self.host_format, self.param_convertors, path_params)
-            if not remaining:
-                return URLPath(path=path, host=host)
-        elif self.name is None or name.startswith(self.name + ":"):
-            child_name = name if self.name is None else name[len(self.name) + 1 :]
-            host, remaining = replace_params(self.host_format, self.param_convertors, path_params)
-            for route in self.routes or []:
-                try:
-                    url = route.url_path_for(child_name, **remaining)
-                except NoMatchFound:
-                    continue
-                return URLPath(path=str(url), protocol=url.protocol, host=host)
+        child_name = None
+        if "path" in path_params and self.name is not None and name == self.name:
+            sub_path = path_params.pop("path")
+            host, leftover = replace_params(self.host_format, self.param_convertors, path_params)
+            if not leftover:
+                return URLPath(path=sub_path, host=host)
+        else:
+            child_name = _child_name(self.name, name)
+        if child_name is not None:
+            host, leftover = replace_params(self.host_format, self.param_convertors, path_params)
+            found = _first_url(self.routes or (), child_name, leftover)
+            if found is not None:
+                return URLPath(path=str(found), protocol=found.protocol, host=host)
         raise NoMatchFound(name, path_params)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+        return _same_as(self, other, Host, ("host", "app"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
@@ -513,10 +572,10 @@ class _AsyncLiftContextManager(AbstractAsyncContextManager[_T]):
     """Presents a synchronous context manager as an asynchronous one."""
 
     def __init__(self, cm: AbstractContextManager[_T]) -> None:
-        self._cm = cm
+        self._sync = cm
 
     async def __aenter__(self) -> _T:
-        return self._cm.__enter__()
+        return self._sync.__enter__()
 
     async def __aexit__(
         self,
@@ -524,19 +583,19 @@ class _AsyncLiftContextManager(AbstractAsyncContextManager[_T]):
         exc_value: BaseException | None,
         tb: types.TracebackType | None,
     ) -> bool | None:
-        return self._cm.__exit__(exc_type, exc_value, tb)
+        return self._sync.__exit__(exc_type, exc_value, tb)
 
 
 def _wrap_gen_lifespan_context(
     lifespan_context: Callable[[Any], Generator[Any, Any, Any]],
 ) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
-    sync_cm = contextlib.contextmanager(lifespan_context)
+    as_sync_cm = contextlib.contextmanager(lifespan_context)
 
-    @functools.wraps(sync_cm)
-    def wrapper(app: Any) -> _AsyncLiftContextManager[Any]:
-        return _AsyncLiftContextManager(sync_cm(app))
+    @functools.wraps(as_sync_cm)
+    def lifted(app: Any) -> _AsyncLiftContextManager[Any]:
+        return _AsyncLiftContextManager(as_sync_cm(app))
 
-    return wrapper
+    return lifted
 
 
 # Under the compatibility switch this module is also `starlette.routing`; warnings then carry that
@@ -553,17 +612,39 @@ def _warn_deprecated(message: str) -> None:
 
 
 class _DefaultLifespan:
+    """The lifespan of a router without one: startup and shutdown do nothing."""
+
     def __init__(self, router: Router) -> None:
         self._router = router
 
     async def __aenter__(self) -> None:
-        pass
+        return None
 
     async def __aexit__(self, *exc_info: object) -> None:
-        pass
+        return None
 
     def __call__(self: _T, app: object) -> _T:
         return self
+
+
+_GENERATOR_LIFESPAN_WARNINGS = {
+    True: "async generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+    False: "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+}
+
+
+def _lifespan_context_for(router: Router, lifespan: Lifespan[Any] | None) -> Lifespan[Any]:
+    """Normalise the ``lifespan=`` argument into ``app -> async context manager``."""
+    if lifespan is None:
+        return _DefaultLifespan(router)
+    is_async_gen = inspect.isasyncgenfunction(lifespan)
+    if not is_async_gen and not inspect.isgeneratorfunction(lifespan):
+        return lifespan
+    # Plain generator functions are still accepted, with a deprecation warning.
+    _warn_deprecated(_GENERATOR_LIFESPAN_WARNINGS[is_async_gen])
+    if is_async_gen:
+        return asynccontextmanager(lifespan)  # type: ignore[arg-type]
+    return _wrap_gen_lifespan_context(lifespan)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -652,8 +733,26 @@ _MOUNT = 5
 _MOUNT_HANDLE = 6
 
 
+def _regex_is_template(route: Any, template: str) -> bool:
+    """Whether the route still matches with the regex its template compiles to.
+
+    The table matches the template; a route whose ``path_regex`` was replaced after construction
+    (a library making it case-insensitive, say) must be asked through ``matches()`` instead.
+    """
+    regex = getattr(route, "path_regex", None)
+    if regex is None:
+        return False
+    expected = compile_path(template)[0]
+    return bool(regex.pattern == expected.pattern and regex.flags == expected.flags)
+
+
 def _classify(route: Any) -> tuple[int, RouteSpec]:
     cls = type(route)
+    opaque = RouteSpec(None, None, tachyon_router.HTTP | tachyon_router.WEBSOCKET, None)
+    if isinstance(route, (Route, WebSocketRoute)) and not _regex_is_template(route, route.path):
+        return _OPAQUE, opaque
+    if isinstance(route, Mount) and not _regex_is_template(route, route.path + "/{path:path}"):
+        return _OPAQUE, opaque
     if isinstance(route, Route) and cls.matches is Route.matches:
         methods = frozenset(route.methods) if route.methods else None
         spec = RouteSpec(route.path, methods, tachyon_router.HTTP, route.param_convertors)
@@ -669,7 +768,7 @@ def _classify(route: Any) -> tuple[int, RouteSpec]:
             route.param_convertors,
         )
         return (_MOUNT if cls.handle is Mount.handle else _MOUNT_HANDLE), spec
-    return _OPAQUE, RouteSpec(None, None, tachyon_router.HTTP | tachyon_router.WEBSOCKET, None)
+    return _OPAQUE, opaque
 
 
 class _Compiled:
@@ -691,6 +790,13 @@ class _Compiled:
         self.lookup = RouteTable(specs, backend=_table_backend).lookup
 
 
+async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, send: Send) -> None:
+    """Hand the request to a route ``matches()`` accepted, with the scope changes it asked for."""
+    scope["route"] = route
+    scope.update(changes)
+    await route.handle(scope, receive, send)
+
+
 # ---------------------------------------------------------------------------------------------
 # Router
 # ---------------------------------------------------------------------------------------------
@@ -708,41 +814,25 @@ class Router:
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        self.routes = [] if routes is None else list(routes)
+        self.routes = list(routes or ())
         self.redirect_slashes = redirect_slashes
-        self.default = self.not_found if default is None else default
-
-        if lifespan is None:
-            self.lifespan_context: Lifespan[Any] = _DefaultLifespan(self)
-        elif inspect.isasyncgenfunction(lifespan):
-            _warn_deprecated(
-                "async generator function lifespans are deprecated, "
-                "use an @contextlib.asynccontextmanager function instead"
-            )
-            self.lifespan_context = asynccontextmanager(lifespan)
-        elif inspect.isgeneratorfunction(lifespan):
-            _warn_deprecated(
-                "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead"
-            )
-            self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
-        else:
-            self.lifespan_context = lifespan
-
-        self.middleware_stack: ASGIApp = _wrap_middleware(self.app, middleware, max_body_size)
+        self.default = default if default is not None else self.not_found
+        self.lifespan_context: Lifespan[Any] = _lifespan_context_for(self, lifespan)
+        self.middleware_stack: ASGIApp = _apply_layers(self.app, middleware, max_body_size)
 
     # `routes` is a property so that assigning a plain list still yields a tracked _RouteList.
     @property
     def routes(self) -> list[BaseRoute]:
-        return self._routes
+        return self._tachyon_routes
 
     @routes.setter
     def routes(self, routes: Iterable[BaseRoute]) -> None:
-        self._routes = routes if type(routes) is _RouteList else _RouteList(routes)
-        self._compiled: _Compiled | None = None
+        self._tachyon_routes = routes if type(routes) is _RouteList else _RouteList(routes)
+        self._tachyon_compiled: _Compiled | None = None
 
     def _compile(self) -> _Compiled:
-        compiled = _Compiled(self._routes)
-        self._compiled = compiled
+        compiled = _Compiled(self._tachyon_routes)
+        self._tachyon_compiled = compiled
         return compiled
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -755,38 +845,41 @@ class Router:
         await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        for route in self.routes:
-            try:
-                return route.url_path_for(name, **path_params)
-            except NoMatchFound:
-                pass
-        raise NoMatchFound(name, path_params)
+        found = _first_url(self.routes, name, path_params)
+        if found is None:
+            raise NoMatchFound(name, path_params)
+        return found
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the ASGI lifespan protocol around ``lifespan_context``."""
-        started = False
-        app: Any = scope.get("app")
-        await receive()
+        """Run the ASGI lifespan protocol around ``lifespan_context``.
+
+        A mapping yielded by the context becomes the server's lifespan ``state`` (copied into each
+        request's scope by the server); failures are reported to the server, then re-raised.
+        """
+        phase = "startup"
+        await receive()  # lifespan.startup
         try:
-            async with self.lifespan_context(app) as maybe_state:
-                if maybe_state is not None:
+            async with self.lifespan_context(scope.get("app")) as initial_state:
+                if initial_state is not None:
                     if "state" not in scope:
                         raise RuntimeError('The server does not support "state" in the lifespan scope.')
-                    scope["state"].update(maybe_state)
+                    scope["state"].update(initial_state)
                 await send({"type": "lifespan.startup.complete"})
-                started = True
-                await receive()
+                phase = "shutdown"
+                await receive()  # lifespan.shutdown
         except BaseException:
-            failure = "lifespan.shutdown.failed" if started else "lifespan.startup.failed"
-            await send({"type": failure, "message": traceback.format_exc()})
+            await send({"type": f"lifespan.{phase}.failed", "message": traceback.format_exc()})
             raise
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.middleware_stack(scope, receive, send)
 
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(
+        self, scope: Scope, receive: Receive, send: Send, *, errors: ExceptionMiddleware | None = None
+    ) -> None:
+        # ``errors``: the ExceptionMiddleware that wraps this router directly, when it enters here itself.
+        # Then a 404/405 that nothing but its built-in handler would see is answered without raising.
         route: Any
         scope_type = scope["type"]
         if scope_type == "http":
@@ -797,15 +890,13 @@ class Router:
             method = ""
         else:
             assert scope_type == "lifespan"
-            if "router" not in scope:
-                scope["router"] = self
+            scope.setdefault("router", self)
             await self.lifespan(scope, receive, send)
             return
-        if "router" not in scope:
-            scope["router"] = self
+        scope.setdefault("router", self)
 
-        compiled = self._compiled
-        if compiled is None or compiled.version != self._routes._version:
+        compiled = self._tachyon_compiled
+        if compiled is None or compiled.version != self._tachyon_routes._version:
             compiled = self._compile()
 
         route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
@@ -816,19 +907,14 @@ class Router:
             opaque_partial: tuple[int, Any, Scope] | None = None
             for index in candidates:
                 route = compiled.routes[index]
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope["route"] = route
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
+                outcome, changes = route.matches(scope)
+                if outcome is Match.FULL:
+                    await _enter(route, changes, scope, receive, send)
                     return
-                if match is Match.PARTIAL and opaque_partial is None:
-                    opaque_partial = (index, route, child_scope)
+                if outcome is Match.PARTIAL and opaque_partial is None:
+                    opaque_partial = (index, route, changes)
             if full < 0 and opaque_partial is not None and (partial < 0 or opaque_partial[0] < partial):
-                _, route, child_scope = opaque_partial
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
+                await _enter(opaque_partial[1], opaque_partial[2], scope, receive, send)
                 return
 
         if full >= 0:
@@ -838,7 +924,13 @@ class Router:
             if kind == _ROUTE:
                 # The hot path, inlined: the scope update Route.matches() would make, then the endpoint.
                 scope["endpoint"] = route.endpoint
-                scope["path_params"] = _merge_params(scope, params)
+                outer = scope.get("path_params")
+                if outer:
+                    # Inside a mount: a new dict, the outer params first (as Route.matches builds it).
+                    merged = dict(outer)
+                    merged.update(params)
+                    params = merged
+                scope["path_params"] = params
                 await route.app(scope, receive, send)
             else:
                 await self._dispatch(route, kind, scope, route_path, params, receive, send)
@@ -847,17 +939,28 @@ class Router:
             # Method mismatch: the route's handle() answers 405 with its own Allow header.
             # The table converts params for full matches only; 405s are rare enough to ask the route.
             route = compiled.routes[partial]
-            _, child_scope = route.matches(scope)
-            scope["route"] = route
-            scope.update(child_scope)
-            await route.handle(scope, receive, send)
+            if errors is not None and compiled.kinds[partial] == _ROUTE:
+                scope["route"] = route
+                scope.update(route.matches(scope)[1])
+                await route._handle_answering(scope, receive, send, errors)
+            else:
+                await _enter(route, route.matches(scope)[1], scope, receive, send)
             return
 
         if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/":
             if await self._redirect_slashes(compiled, scope, route_path, method, receive, send):
                 return
 
-        await self.default(scope, receive, send)
+        default = self.default
+        if errors is not None and getattr(default, "__func__", None) is Router.not_found and "app" in scope:
+            # not_found() would raise HTTPException(404) for the middleware above to answer.
+            exc = HTTPException(status_code=404)
+            response = errors.answer_router_error(exc)
+            if response is None:
+                raise exc
+            await response(scope, receive, send)
+            return
+        await default(scope, receive, send)
 
     async def _dispatch(
         self,
@@ -889,21 +992,29 @@ class Router:
         self, compiled: _Compiled, scope: Scope, route_path: str, method: str, receive: Receive, send: Send
     ) -> bool:
         """Redirect to the other slash form of the path when any route matches that (Starlette rule)."""
-        redirect_scope = dict(scope)
-        path: str = scope["path"]
-        redirect_scope["path"] = path.rstrip("/") if route_path.endswith("/") else path + "/"
-        full, partial, candidates, _ = compiled.lookup(get_route_path(redirect_scope), method, tachyon_router.HTTP)
-        found = full >= 0 or partial >= 0
-        if not found:
-            routes = compiled.routes
-            found = any(routes[index].matches(redirect_scope)[0] is not Match.NONE for index in candidates)
-        if not found:
+        original: str = scope["path"]
+        other_path = original.rstrip("/") if route_path.endswith("/") else original + "/"
+        toggled: Scope | None = None
+        if scope.get("root_path"):
+            toggled = {**scope, "path": other_path}
+            other_route_path = get_route_path(toggled)
+        else:
+            # Without a root_path the route path is the path itself: no scope copy for the (usual) miss.
+            other_route_path = other_path
+        full, partial, candidates, _ = compiled.lookup(other_route_path, method, tachyon_router.HTTP)
+        if full < 0 and partial < 0 and not candidates:
             return False
-        await RedirectResponse(url=str(URL(scope=redirect_scope)))(scope, receive, send)
+        if toggled is None:
+            toggled = {**scope, "path": other_path}
+        if full < 0 and partial < 0:
+            # Only opaque routes could match the other form: ask them.
+            if all(compiled.routes[index].matches(toggled)[0] is Match.NONE for index in candidates):
+                return False
+        await RedirectResponse(url=str(URL(scope=toggled)))(scope, receive, send)
         return True
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, Router) and self.routes == other.routes
+        return _same_as(self, other, Router, ("routes",))
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         self.routes.append(Mount(path, app=app, name=name))

@@ -16,7 +16,7 @@ try:
     import yaml
 except ModuleNotFoundError:  # pragma: no cover
     # Only rendering and docstring parsing need it; they say so with a clear assertion.
-    yaml = None
+    yaml = None  # type: ignore[assignment]
 
 __all__ = ["BaseSchemaGenerator", "EndpointInfo", "OpenAPIResponse", "SchemaGenerator"]
 

@@ -104,21 +104,22 @@ class ServerErrorMiddleware:
         try:
             await self.app(scope, receive, tracker)
         except Exception as exc:
-            request = Request(scope)
-            response: Response
-            if self.debug:
-                # Reading source files for the page is blocking I/O: keep it off the event loop.
-                response = await run_in_threadpool(self.debug_response, request, exc)
-            elif self.handler is None:
-                response = self.error_response(request, exc)
-            elif is_async_callable(self.handler):
-                response = await self.handler(request, exc)  # type: ignore[arg-type, assignment]
-            else:
-                response = await run_in_threadpool(self.handler, request, exc)  # type: ignore[arg-type]
-
+            answer = await self._answer(Request(scope), exc)
+            # Once the response has started nothing more can be sent; the error is still re-raised.
             if not tracker.started:
-                await response(scope, receive, send)
+                await answer(scope, receive, send)
             raise exc
+
+    async def _answer(self, request: Request, exc: Exception) -> Response:
+        if self.debug:
+            # Reading source files for the page is blocking I/O: keep it off the event loop.
+            return await run_in_threadpool(self.debug_response, request, exc)
+        custom = self.handler
+        if custom is None:
+            return self.error_response(request, exc)
+        if is_async_callable(custom):
+            return await custom(request, exc)  # type: ignore[arg-type, return-value]
+        return await run_in_threadpool(custom, request, exc)  # type: ignore[arg-type]
 
     def format_line(self, index: int, line: str, frame_lineno: int, frame_index: int) -> str:
         template = CENTER_LINE if index == frame_index else LINE
@@ -159,7 +160,7 @@ class ServerErrorMiddleware:
         return TEMPLATE.format(styles=STYLES, js=JS, error=error, exc_html="".join(frames_html))
 
     def generate_plain_text(self, exc: Exception) -> str:
-        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return "".join(traceback.format_exception(exc))
 
     def debug_response(self, request: Request, exc: Exception) -> Response:
         if "text/html" in request.headers.get("accept", ""):

@@ -18,11 +18,19 @@ from tachyon._exception_handler import (
     _StartTracker,
     handle_exception,
 )
+from tachyon.routing import Router
 
 __all__ = ["ExceptionMiddleware"]
 
 # Statuses whose responses must not carry a body (RFC 9110 §15.3.5, §15.4.5).
 _BODYLESS_STATUSES = frozenset({204, 304})
+
+
+def _http_error_response(exc: HTTPException) -> Response:
+    code, headers = exc.status_code, exc.headers
+    if code in _BODYLESS_STATUSES:
+        return Response(status_code=code, headers=headers)
+    return PlainTextResponse(exc.detail, status_code=code, headers=headers)
 
 
 class ExceptionMiddleware:
@@ -40,27 +48,38 @@ class ExceptionMiddleware:
     ) -> None:
         self.app = app
         self.debug = debug
-        self._status_handlers: StatusHandlers = {}
-        self._exception_handlers: ExceptionHandlers = {
-            HTTPException: self.http_exception,
-            WebSocketException: self.websocket_exception,
-        }
+        by_class: ExceptionHandlers = {HTTPException: self.http_exception, WebSocketException: self.websocket_exception}
+        by_status: StatusHandlers = {}
+        self._exception_handlers = by_class
+        self._status_handlers = by_status
         # Published in every scope; built once, the dicts inside stay live for add_exception_handler.
-        self._tables = (self._exception_handlers, self._status_handlers)
-        if handlers is not None:
-            for key, value in handlers.items():
-                self.add_exception_handler(key, value)
+        self._tables = (by_class, by_status)
+        # The handler HTTPException gets unless one is registered for it: while it is in place, an error the
+        # router detects itself (404, 405) can be answered without raising (see answer_router_error).
+        self._builtin_http_handler = by_class[HTTPException]
+        for key, handler in (handlers or {}).items():
+            self.add_exception_handler(key, handler)
+        # A plain Router wrapped directly (Tachyon's own stack) is entered through Router.app with this
+        # middleware passed along, which skips Router.__call__ and lets it answer 404/405 directly. Both
+        # objects are remembered so that reassigning ``app`` or the router's middleware_stack turns it off.
+        self._direct_router: Router | None = None
+        self._direct_stack: Any = None
+        if type(app).__call__ is Router.__call__ and type(app).app is Router.app:
+            stack = app.middleware_stack  # type: ignore[attr-defined]
+            if stack == app.app:  # type: ignore[attr-defined]
+                self._direct_router, self._direct_stack = app, stack  # type: ignore[assignment]
 
     def add_exception_handler(
         self,
         exc_class_or_status_code: int | type[Exception],
         handler: ExceptionHandler,
     ) -> None:
-        if isinstance(exc_class_or_status_code, int):
-            self._status_handlers[exc_class_or_status_code] = handler
-        else:
-            assert issubclass(exc_class_or_status_code, Exception)
-            self._exception_handlers[exc_class_or_status_code] = handler
+        key = exc_class_or_status_code
+        if not isinstance(key, int):
+            assert issubclass(key, Exception)
+            self._exception_handlers[key] = handler
+            return
+        self._status_handlers[key] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -69,8 +88,12 @@ class ExceptionMiddleware:
             # Directly inside ServerErrorMiddleware, `send` already is a fresh tracker: reuse it
             # rather than adding a second wrapper to every message.
             tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
+            app = self.app
             try:
-                await self.app(scope, receive, tracker)
+                if app is self._direct_router and app.middleware_stack is self._direct_stack:
+                    await app.app(scope, receive, tracker, errors=self)
+                else:
+                    await app(scope, receive, tracker)
             except Exception as exc:
                 request = Request(scope, receive, send)
                 await handle_exception(exc, request, scope, receive, tracker, tracker.started, self._tables)
@@ -86,11 +109,24 @@ class ExceptionMiddleware:
         else:
             await self.app(scope, receive, send)
 
+    def answer_router_error(self, exc: HTTPException) -> Response | None:
+        """The response ``exc``, raised by the router directly below, would get here; or None when a registered
+        handler (or an overridden ``http_exception``) must see the exception.
+
+        Raising and catching costs more than the rest of a 404 put together; the router asks this first and
+        raises only on None, so the answer is the same either way.
+        """
+        if (
+            exc.status_code in self._status_handlers
+            or self._exception_handlers.get(HTTPException) is not self._builtin_http_handler
+            or type(self).http_exception is not ExceptionMiddleware.http_exception
+        ):
+            return None
+        return _http_error_response(exc)
+
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if exc.status_code in _BODYLESS_STATUSES:
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        return _http_error_response(exc)
 
     async def websocket_exception(self, websocket: WebSocket, exc: Exception) -> None:
         assert isinstance(exc, WebSocketException)

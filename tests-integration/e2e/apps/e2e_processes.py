@@ -1,0 +1,137 @@
+"""Server processes for the end-to-end tests (a helper module beside the applications, not an application).
+
+``ServerProcess.start(command_for_port, ...)`` runs a server command on a free port of 127.0.0.1 in its own
+session and waits until the port accepts connections; ``stop()`` ends it by PID with SIGTERM and a time
+bound, then SIGKILLs its whole process group (multi-worker servers have children) if it did not exit.
+Every wait here is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["HOST", "ServerProcess", "free_port", "wait_for"]
+
+HOST = "127.0.0.1"
+# A server is normally ready in one to three seconds; the budget is for heavily loaded CI machines.
+STARTUP_TIMEOUT = 60.0
+# uvicorn's graceful shutdown finishes in-flight requests first; past this the group is killed.
+SHUTDOWN_TIMEOUT = 15.0
+# A port found free can be taken by someone else before the server binds it: retry a few times.
+PORT_ATTEMPTS = 3
+POLL_INTERVAL = 0.05
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def accepts_connections(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=POLL_INTERVAL):
+        return True
+    return False
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(POLL_INTERVAL)
+
+
+class ServerProcess:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def listening_or_exited(self) -> bool:
+        return self.process.poll() is not None or accepts_connections(self.port)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return "<no log>"
+
+    @classmethod
+    def start(
+        cls,
+        command_for_port: Callable[[int], Sequence[str]],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> ServerProcess:
+        failures: list[str] = []
+        for _ in range(PORT_ATTEMPTS):
+            port = free_port()
+            log_fd, log_name = tempfile.mkstemp(prefix="tachyon-e2e-server-", suffix=".log")
+            with os.fdopen(log_fd, "wb") as log_file:
+                process = subprocess.Popen(
+                    list(command_for_port(port)),
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, **(env or {})},
+                    cwd=cwd,
+                    # Its own process group, so that workers can be killed with it if it hangs.
+                    start_new_session=True,
+                )
+            server = cls(process, port, Path(log_name))
+            try:
+                wait_for(server.listening_or_exited, STARTUP_TIMEOUT, f"a server on port {port}")
+            except TimeoutError:
+                pass
+            if process.poll() is None and accepts_connections(port):
+                return server
+            log = server.log()
+            server.stop()
+            failures.append(f"port {port}: exit code {process.returncode}\n{log}")
+            if "address already in use" not in log.lower():
+                break
+        raise RuntimeError("the server did not start:\n" + "\n".join(failures))
+
+    def terminate(self) -> None:
+        """Send SIGTERM (a graceful shutdown request) to the server's main process."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float = SHUTDOWN_TIMEOUT) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        try:
+            if self.process.poll() is None:
+                self.terminate()
+                try:
+                    self.process.wait(timeout=SHUTDOWN_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    pass
+            # Whatever is left in the server's own process group (stray workers) is killed; the group id is
+            # the PID of the process this module started.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=SHUTDOWN_TIMEOUT)
+        finally:
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
