@@ -4,11 +4,7 @@ import importlib
 import os
 
 import pytest
-from hypothesis import settings
 
-# `pytest --hypothesis-profile=ci` runs the property tests with thousands of examples; without it they use
-# hypothesis' moderate default.
-settings.register_profile("ci", max_examples=3000, deadline=None)
 
 BACKENDS = ("python", "native")
 

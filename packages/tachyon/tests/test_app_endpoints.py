@@ -37,6 +37,7 @@ async def test_head_falls_back_to_get(asgi: Any) -> None:
     assert result.status == 200
 
 
+# CVE-2026-48817: a non-standard method name must never reach an arbitrary attribute of the endpoint.
 @pytest.mark.parametrize("method", ["PUT", "_DO_DELETE", "__INIT__", "DISPATCH"])
 async def test_non_verb_or_undefined_methods_are_405(asgi: Any, method: str) -> None:
     result = await asgi.request(Router([Route("/", Items)]), "/", method)

@@ -49,7 +49,6 @@ _LEAF_TYPES = frozenset({str, int, bool, _NONE_TYPE})
 _CONTAINER_TYPES = frozenset({dict, list, tuple})
 _PLAIN_TYPES = _LEAF_TYPES | _CONTAINER_TYPES
 _PLAIN_TYPES_WITH_FLOAT = _PLAIN_TYPES | {float}
-_is_container_type = _CONTAINER_TYPES.__contains__
 _is_float_type = frozenset({float}).__contains__
 
 # Below this magnitude ``repr`` switches to exponent notation ("1e-05") while orjson keeps positional notation
@@ -107,43 +106,54 @@ def _floats_are_exact(floats: Iterable[float]) -> bool:
     return min(map(abs, filter(None, values)), default=_SMALLEST_EXACT_FLOAT) >= _SMALLEST_EXACT_FLOAT
 
 
-def _bulk_values_are_plain(children: Iterable[Any]) -> bool:
+def _bulk_values_are_plain(children: Iterable[Any], body: bytes) -> bool:
     # One nesting level per iteration. orjson succeeded, so every dict key is an exact str and only values
     # matter: get_referents yields a dict's values (its keys too only when they are not all exact str --
-    # impossible here) and a list's or tuple's items.
+    # impossible here) and a list's or tuple's items, and nothing for the leaf types (they are not tracked by
+    # the garbage collector), so a whole level can be passed to it without filtering out the leaves.
+    floats_exact: bool | None = None  # decided from the body once, when the first float shows up
     while True:
         kinds = set(map(type, children))
         if not kinds <= _PLAIN_TYPES:
             if not (orjson_float_is_exact and kinds <= _PLAIN_TYPES_WITH_FLOAT):
                 return False
-            if not _floats_are_exact(compress(children, map(_is_float_type, map(type, children)))):
+            if floats_exact is None:
+                floats_exact = _body_floats_are_exact(body)
+            if not floats_exact and not _floats_are_exact(compress(children, map(_is_float_type, map(type, children)))):
                 return False
         if kinds.isdisjoint(_CONTAINER_TYPES):
             return True
-        if kinds <= _CONTAINER_TYPES:
-            level = children
-        else:
-            level = list(compress(children, map(_is_container_type, map(type, children))))
         try:
-            children = get_referents(*level)
+            children = get_referents(*children)
         except Exception:  # an audit hook may forbid gc introspection ("gc.get_referents"): use the stdlib
             return False
 
 
-def _container_is_plain(container: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> bool:
+def _container_is_plain(container: dict[Any, Any] | list[Any] | tuple[Any, ...], body: bytes) -> bool:
     values: Any = container.values() if type(container) is dict else container
     if len(values) > _BULK_CHECK_THRESHOLD:
-        return _bulk_values_are_plain(values)
+        return _bulk_values_are_plain(values, body)
     for value in values:
         kind = type(value)
         if kind in _LEAF_TYPES:
             continue
         if kind in _CONTAINER_TYPES:
-            if not _container_is_plain(value):
+            if not _container_is_plain(value, body):
                 return False
         elif kind is not float or not _float_is_exact(value):
             return False
     return True
+
+
+def _body_floats_are_exact(body: bytes) -> bool:
+    """Whether every float orjson wrote into ``body`` is written as ``repr`` would write it.
+
+    orjson writes NaN and the infinities as ``null``, and a float of magnitude below 1e-4 either positionally
+    (``0.0000...``) or with a negative exponent (``1e-7``); every other float is written like ``repr`` (when
+    ``orjson_float_is_exact``). So when none of those three byte strings occurs, no float needs checking one by
+    one. An occurrence inside a string only sends the content to the per-float check.
+    """
+    return orjson_float_is_exact and b"null" not in body and b"e-" not in body and b"0.0000" not in body
 
 
 def dumps(content: Any) -> bytes:
@@ -156,7 +166,7 @@ def dumps(content: Any) -> bytes:
         # orjson succeeded, so the content is acyclic; its bytes stand if it holds plain JSON values only.
         kind = type(content)
         if kind in _CONTAINER_TYPES:
-            if _container_is_plain(content):
+            if _container_is_plain(content, body):
                 return body
         elif kind in _LEAF_TYPES or (kind is float and _float_is_exact(content)):
             return body

@@ -113,7 +113,8 @@ def _default_headers(
     else:
         raw = []
     if media_type is not None:
-        raw.append(_content_type_header(media_type, charset))
+        # The cache probe inlined: this runs for every response.
+        raw.append(_content_type_cache.get((media_type, charset)) or _content_type_header(media_type, charset))
     return raw
 
 

@@ -64,7 +64,7 @@ class ExceptionMiddleware:
         # objects are remembered so that reassigning ``app`` or the router's middleware_stack turns it off.
         self._direct_router: Router | None = None
         self._direct_stack: Any = None
-        if type(app).__call__ is Router.__call__ and type(app).app is Router.app:
+        if type(app).__call__ is Router.__call__ and getattr(type(app), "app", None) is Router.app:
             stack = app.middleware_stack  # type: ignore[attr-defined]
             if stack == app.app:  # type: ignore[attr-defined]
                 self._direct_router, self._direct_stack = app, stack  # type: ignore[assignment]
