@@ -97,7 +97,8 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 def run_wrk(wrk: str, url: str, duration: float, connections: int, script: Path | None) -> tuple[float, float, int]:
-    cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    # wrk parses whole time units only ("-d1.0s" is a usage error): round to seconds, at least one.
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url]
     if script:
         cmd[1:1] = ["-s", str(script)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=duration + 30).stdout

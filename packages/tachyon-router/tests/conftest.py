@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-
 BACKENDS = ("python", "native")
 
 

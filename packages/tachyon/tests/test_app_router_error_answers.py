@@ -154,3 +154,22 @@ async def test_a_custom_default_app_is_called_for_misses(asgi: types.SimpleNames
     app = make_app()
     app.router.default = default
     assert (await asgi.request(app, "/nowhere")).text == "default"
+
+
+@pytest.mark.parametrize(
+    ("templates", "path", "status"),
+    [
+        (["/items/"], "/items", 307),
+        (["/zzz"], "/zzz/", 307),
+        (["/zzz", "/items/{id:int}"], "/nope/x", 404),
+        (["/zzz", "/items/{id:int}"], "/items/3/", 307),
+        (["/{name}/"], "/abc", 307),  # a parameter in the first segment: no shortcut
+        (["/items"], "/items\n/", 307),  # "$" matches before a final newline: "/items\n" is found
+        (["/a"], "//", 404),
+    ],
+)
+async def test_redirect_slashes_after_a_miss(
+    asgi: types.SimpleNamespace, router_backend: str, templates: list[str], path: str, status: int
+) -> None:
+    app = Tachyon(routes=[Route(template, item) for template in templates])
+    assert (await asgi.request(app, path)).status == status

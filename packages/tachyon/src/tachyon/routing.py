@@ -774,7 +774,7 @@ def _classify(route: Any) -> tuple[int, RouteSpec]:
 class _Compiled:
     """One immutable snapshot of a route list: the table plus what each index dispatches to."""
 
-    __slots__ = ("version", "lookup", "routes", "kinds")
+    __slots__ = ("version", "lookup", "routes", "kinds", "first_segments")
 
     def __init__(self, routes: _RouteList) -> None:
         self.version = routes._version
@@ -788,6 +788,24 @@ class _Compiled:
         self.routes = snapshot
         self.kinds = tuple(kinds)
         self.lookup = RouteTable(specs, backend=_table_backend).lookup
+        self.first_segments = _literal_first_segments(specs)
+
+
+def _literal_first_segments(specs: Sequence[RouteSpec]) -> frozenset[str] | None:
+    """The first path segments of all templates, when every one is a plain literal; else None.
+
+    A path whose first segment is not among them matches no route (each template's regex starts with
+    "/" + that literal, then "/" or the end). The redirect_slashes retry uses it to skip its lookup.
+    """
+    segments = set()
+    for spec in specs:
+        if spec.template is None:
+            return None
+        first = spec.template[1:].split("/", 1)[0]
+        if "{" in first:
+            return None
+        segments.add(first)
+    return frozenset(segments)
 
 
 async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, send: Send) -> None:
@@ -939,12 +957,14 @@ class Router:
             # Method mismatch: the route's handle() answers 405 with its own Allow header.
             # The table converts params for full matches only; 405s are rare enough to ask the route.
             route = compiled.routes[partial]
+            changes = route.matches(scope)[1]
             if errors is not None and compiled.kinds[partial] == _ROUTE:
+                # What _enter() does, with the 405 answered through `errors` when it may be.
                 scope["route"] = route
-                scope.update(route.matches(scope)[1])
+                scope.update(changes)
                 await route._handle_answering(scope, receive, send, errors)
             else:
-                await _enter(route, route.matches(scope)[1], scope, receive, send)
+                await _enter(route, changes, scope, receive, send)
             return
 
         if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/":
@@ -1001,6 +1021,13 @@ class Router:
         else:
             # Without a root_path the route path is the path itself: no scope copy for the (usual) miss.
             other_route_path = other_path
+        segments = compiled.first_segments
+        if segments is not None and other_route_path[:1] == "/" and "\n" not in other_route_path:
+            # Toggling the trailing slash keeps the first segment; if no template starts with it, the other form
+            # misses too ("$" also matches before a final newline, hence no shortcut for paths holding one).
+            end = other_route_path.find("/", 1)
+            if (other_route_path[1:end] if end > 0 else other_route_path[1:]) not in segments:
+                return False
         full, partial, candidates, _ = compiled.lookup(other_route_path, method, tachyon_router.HTTP)
         if full < 0 and partial < 0 and not candidates:
             return False
