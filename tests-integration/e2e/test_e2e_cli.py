@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
+from e2e_processes import APPS_DIR, tachyon_script
 
-APPS_DIR = Path(__file__).resolve().parent / "apps"
 COMPAT_APP = "e2e_compat_app:app"
 IO_TIMEOUT = 30.0
 # A command line that is refused (or an app that cannot be imported) ends in well under this.
@@ -47,28 +45,6 @@ ON_STARLETTE = {
     "starlette_module": "starlette.requests",
     "starlette_version": "1.10.0",
 }
-
-
-def _load(name: str) -> ModuleType:
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, APPS_DIR / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-processes = _load("e2e_processes")
-
-
-def tachyon_script() -> str:
-    """The ``tachyon`` console script installed beside this interpreter by the tachyon package."""
-    script = Path(sys.executable).parent / "tachyon"
-    if not script.exists():
-        pytest.fail(f"the 'tachyon' console script is not installed beside {sys.executable}")
-    return str(script)
 
 
 def _tachyon_run(app: str, *options: str) -> Any:

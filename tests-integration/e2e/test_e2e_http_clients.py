@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -25,14 +24,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
+from e2e_processes import APPS_DIR, load_app
 from tachyon_testclient.testclient import TestClient
 
-APPS_DIR = Path(__file__).resolve().parent / "apps"
 APP_MODULE = "e2e_http_app"
 ONE_MIB = 1024 * 1024
 # Per-request bound for the real clients; each request takes milliseconds, the rest is head-room for a
@@ -45,20 +44,7 @@ SERVER_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "trans
 _BOUNDARY = re.compile(r"boundary=([0-9A-Za-z'()+_,\-./:=?]+)")
 
 
-def _load(name: str) -> ModuleType:
-    # A module of apps/ (the directory uvicorn serves from with --app-dir), loaded once into this process.
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, APPS_DIR / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-served = _load(APP_MODULE)
-processes = _load("e2e_processes")
+served = load_app(APP_MODULE)
 PAYLOAD: bytes = served.PAYLOAD
 
 

@@ -9,20 +9,19 @@ server exits within a bound). A script that calls ``app.run()`` serves the appli
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
+from e2e_processes import APPS_DIR, tachyon_script
 
-APPS_DIR = Path(__file__).resolve().parent / "apps"
 APP = "e2e_serving_app:app"
 MARKER_DIR_ENV = "TACHYON_E2E_MARKER_DIR"
 WORKERS = 2
@@ -40,27 +39,7 @@ SPREAD_BATCH = 8
 BLOCK_SECONDS = 0.05
 
 
-def _load(name: str) -> ModuleType:
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, APPS_DIR / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-processes = _load("e2e_processes")
 ServerProcess = processes.ServerProcess
-
-
-def tachyon_script() -> str:
-    """The ``tachyon`` console script installed beside this interpreter by the tachyon package."""
-    script = Path(sys.executable).parent / "tachyon"
-    if not script.exists():
-        pytest.fail(f"the 'tachyon' console script is not installed beside {sys.executable}")
-    return str(script)
 
 
 def _tachyon_run(port: int) -> Sequence[str]:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+import anyio
 import pytest
 from tachyon_http.types import Receive, Scope, Send
 from tachyon_testclient.testclient import TestClient
@@ -72,6 +73,35 @@ def echo_scope_app() -> Callable[[Scope, Receive, Send], Any]:
         )
 
     return app
+
+
+class Settable(Protocol):
+    """What the application needs of an event (``threading.Event`` or ``anyio.Event``)."""
+
+    def set(self) -> None: ...
+
+
+@pytest.fixture
+def streams_until_cancelled() -> Callable[[Settable], Callable[[Scope, Receive, Send], Any]]:
+    """``streams_until_cancelled(cancelled)``: an app that sends one chunk of its response body, then waits (at
+    most 10 s) and sets ``cancelled`` when it is cancelled. It ignores the lifespan."""
+
+    def make(cancelled: Settable) -> Callable[[Scope, Receive, Send], Any]:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "lifespan":
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"first", "more_body": True})
+            try:
+                with anyio.fail_after(10):
+                    await anyio.sleep_forever()
+            except anyio.get_cancelled_exc_class():
+                cancelled.set()
+                raise
+
+        return app
+
+    return make
 
 
 class Helpers:

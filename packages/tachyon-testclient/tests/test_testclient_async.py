@@ -87,22 +87,9 @@ async def test_streamed_responses_arrive_chunk_by_chunk() -> None:
             assert [chunk async for chunk in response.aiter_raw()] == [b"a", b"b", b"c"]
 
 
-async def test_closing_a_stream_early_cancels_the_application() -> None:
+async def test_closing_a_stream_early_cancels_the_application(streams_until_cancelled: Any) -> None:
     cancelled = anyio.Event()
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"first", "more_body": True})
-        try:
-            with anyio.fail_after(10):
-                await anyio.sleep_forever()
-        except anyio.get_cancelled_exc_class():
-            cancelled.set()
-            raise
-
-    async with AsyncTestClient(app) as client:
+    async with AsyncTestClient(streams_until_cancelled(cancelled)) as client:
         async with client.stream("GET", "/") as response:
             async for chunk in response.aiter_raw():
                 assert chunk == b"first"

@@ -248,20 +248,9 @@ def test_head_responses_have_no_body(client_factory: Any) -> None:
     assert response.headers["content-length"] == "4"
 
 
-def test_closing_a_stream_early_cancels_the_application(client_factory: Any) -> None:
+def test_closing_a_stream_early_cancels_the_application(client_factory: Any, streams_until_cancelled: Any) -> None:
     cancelled = threading.Event()
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"first", "more_body": True})
-        try:
-            with anyio.fail_after(10):
-                await anyio.sleep_forever()
-        except anyio.get_cancelled_exc_class():
-            cancelled.set()
-            raise
-
-    with client_factory(app).stream("GET", "/") as response:
+    with client_factory(streams_until_cancelled(cancelled)).stream("GET", "/") as response:
         assert next(response.iter_raw()) == b"first"
     assert cancelled.is_set()
 

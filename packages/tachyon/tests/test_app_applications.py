@@ -35,6 +35,18 @@ async def run_lifespan(app: ASGIApp, state: dict[str, Any] | None = None) -> lis
     return sent
 
 
+async def call_keeping_messages(app: ASGIApp, scope: Scope, sent: list[Message]) -> None:
+    """Call ``app`` with an empty request body; what it sends is appended to ``sent``, also when it raises."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+
+
 def test_starlette_name_is_the_tachyon_class() -> None:
     assert Starlette is Tachyon
 
@@ -76,15 +88,8 @@ async def test_unhandled_error_is_500_and_reraised(asgi: Any) -> None:
     app = Tachyon(routes=[Route("/", boom)])
     scope = asgi.http_scope("/")
     result = asgi.Result()
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: Message) -> None:
-        result.messages.append(message)
-
     with pytest.raises(RuntimeError, match="boom"):
-        await app(scope, receive, send)
+        await call_keeping_messages(app, scope, result.messages)
     assert (result.status, result.text) == (500, "Internal Server Error")
 
 
@@ -100,15 +105,8 @@ async def test_500_handler_is_used_by_server_error_middleware(asgi: Any, key: An
     with pytest.raises(KeyError):
         await asgi.request(app, "/")
     messages: list[Message] = []
-
-    async def send(message: Message) -> None:
-        messages.append(message)
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b""}
-
     with pytest.raises(KeyError):
-        await app(asgi.http_scope("/"), receive, send)
+        await call_keeping_messages(app, asgi.http_scope("/"), messages)
     assert messages[1]["body"] == b"handled KeyError"
 
 
@@ -119,15 +117,8 @@ async def test_debug_flag_set_after_creation_shows_traceback(asgi: Any) -> None:
     app = Tachyon(routes=[Route("/", boom)])
     app.debug = True
     messages: list[Message] = []
-
-    async def send(message: Message) -> None:
-        messages.append(message)
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b""}
-
     with pytest.raises(ValueError):
-        await app(asgi.http_scope("/"), receive, send)
+        await call_keeping_messages(app, asgi.http_scope("/"), messages)
     assert messages[0]["status"] == 500
     assert b"ValueError: details here" in messages[1]["body"]
 

@@ -565,24 +565,32 @@ _MIXED_TEMPLATES = ["/", "/a", "/a/{x}", "/a/{x:int}", "/{x}/b", "/m", "/m/{y:in
 _MIXED_PATHS = ["/", "/a", "/a/", "/a/1", "/a/z", "/a/z.txt", "/q/b", "/m/", "/m/2/a", "/m/x", "/a/1\n", "/é/b"]
 
 
+def _random_routes(rng: random.Random, recorder: _Recorder, kinds: list[str], most: int) -> list[BaseRoute]:
+    """Between 1 and ``most`` of the mixed templates, each made a route of a kind drawn from ``kinds``."""
+    routes: list[BaseRoute] = []
+    for template in rng.sample(_MIXED_TEMPLATES, rng.randint(1, most)):
+        kind = rng.choice(kinds)
+        if kind == "route":
+            routes.append(Route(template, recorder))
+        elif kind == "get-route":
+            routes.append(Route(template, recorder, methods=["GET"]))
+        elif kind == "post-route":
+            routes.append(Route(template, recorder, methods=["POST"]))
+        elif kind == "custom":
+            routes.append(PrefixRoute(template, recorder, methods=["GET"]))
+        elif "{p:path}" not in template:
+            routes.append(Mount(template, app=recorder))
+    return routes
+
+
 @pytest.mark.parametrize("seed", range(6))
 async def test_mixed_route_kinds_agree_with_in_order_matching(asgi: Any, seed: int) -> None:
     rng = random.Random(seed)
     recorder = _Recorder()
     for _ in range(6):
-        routes: list[BaseRoute] = []
-        for template in rng.sample(_MIXED_TEMPLATES, rng.randint(1, len(_MIXED_TEMPLATES))):
-            kind = rng.choice(["route", "get-route", "post-route", "custom", "mount"])
-            if kind == "route":
-                routes.append(Route(template, recorder))
-            elif kind == "get-route":
-                routes.append(Route(template, recorder, methods=["GET"]))
-            elif kind == "post-route":
-                routes.append(Route(template, recorder, methods=["POST"]))
-            elif kind == "custom":
-                routes.append(PrefixRoute(template, recorder, methods=["GET"]))
-            elif "{p:path}" not in template:
-                routes.append(Mount(template, app=recorder))
+        routes = _random_routes(
+            rng, recorder, ["route", "get-route", "post-route", "custom", "mount"], len(_MIXED_TEMPLATES)
+        )
         app = Router(routes, redirect_slashes=False)
         for path in _MIXED_PATHS:
             for root_path in ("", "/root"):
@@ -614,17 +622,7 @@ async def test_redirect_slashes_agrees_with_in_order_matching(asgi: Any, seed: i
     rng = random.Random(100 + seed)
     recorder = _Recorder()
     for _ in range(6):
-        routes: list[BaseRoute] = []
-        for template in rng.sample(_MIXED_TEMPLATES, rng.randint(1, 5)):
-            kind = rng.choice(["route", "post-route", "custom", "mount"])
-            if kind == "route":
-                routes.append(Route(template, recorder))
-            elif kind == "post-route":
-                routes.append(Route(template, recorder, methods=["POST"]))
-            elif kind == "custom":
-                routes.append(PrefixRoute(template, recorder, methods=["GET"]))
-            elif "{p:path}" not in template:
-                routes.append(Mount(template, app=recorder))
+        routes = _random_routes(rng, recorder, ["route", "post-route", "custom", "mount"], 5)
         app = Router(routes)
         for path in _MIXED_PATHS + ["/a/1/", "/m/2", "/q/b/"]:
             scope = asgi.http_scope(path)

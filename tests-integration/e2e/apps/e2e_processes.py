@@ -3,23 +3,30 @@
 ``ServerProcess.start(command_for_port, ...)`` runs a server command on a free port of 127.0.0.1 in its own
 session and waits until the port accepts connections; ``stop()`` ends it by PID with SIGTERM and a time
 bound, then SIGKILLs its whole process group (multi-worker servers have children) if it did not exit.
-Every wait here is bounded.
+Every wait here is bounded. ``load_app(name)`` loads a module of this directory (the one the servers are
+given as ``--app-dir``) into the test process once; ``tachyon_script()`` is the ``tachyon`` console script.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
-__all__ = ["HOST", "ServerProcess", "free_port", "wait_for"]
+import pytest
 
+__all__ = ["APPS_DIR", "HOST", "ServerProcess", "free_port", "load_app", "tachyon_script", "wait_for"]
+
+APPS_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 # A server is normally ready in one to three seconds; the budget is for heavily loaded CI machines.
 STARTUP_TIMEOUT = 60.0
@@ -28,6 +35,26 @@ SHUTDOWN_TIMEOUT = 15.0
 # A port found free can be taken by someone else before the server binds it: retry a few times.
 PORT_ATTEMPTS = 3
 POLL_INTERVAL = 0.05
+
+
+def load_app(name: str) -> ModuleType:
+    """The module ``name`` of this directory, loaded once into this process (under its own name)."""
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, APPS_DIR / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+def tachyon_script() -> str:
+    """The ``tachyon`` console script installed beside this interpreter by the tachyon package."""
+    script = Path(sys.executable).parent / "tachyon"
+    if not script.exists():
+        pytest.fail(f"the 'tachyon' console script is not installed beside {sys.executable}")
+    return str(script)
 
 
 def free_port() -> int:
@@ -51,10 +78,17 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 class ServerProcess:
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        port: int,
+        log_path: Path,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+    ) -> None:
         self.process = process
         self.port = port
         self.log_path = log_path
+        self.shutdown_timeout = shutdown_timeout
 
     @property
     def pid(self) -> int:
@@ -80,6 +114,9 @@ class ServerProcess:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | Path | None = None,
+        startup_timeout: float = STARTUP_TIMEOUT,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+        name: str = "the server",
     ) -> ServerProcess:
         failures: list[str] = []
         for _ in range(PORT_ATTEMPTS):
@@ -96,9 +133,9 @@ class ServerProcess:
                     # Its own process group, so that workers can be killed with it if it hangs.
                     start_new_session=True,
                 )
-            server = cls(process, port, Path(log_name))
+            server = cls(process, port, Path(log_name), shutdown_timeout)
             try:
-                wait_for(server.listening_or_exited, STARTUP_TIMEOUT, f"a server on port {port}")
+                wait_for(server.listening_or_exited, startup_timeout, f"a server on port {port}")
             except TimeoutError:
                 pass
             if process.poll() is None and accepts_connections(port):
@@ -108,7 +145,7 @@ class ServerProcess:
             failures.append(f"port {port}: exit code {process.returncode}\n{log}")
             if "address already in use" not in log.lower():
                 break
-        raise RuntimeError("the server did not start:\n" + "\n".join(failures))
+        raise RuntimeError(f"{name} did not start:\n" + "\n".join(failures))
 
     def terminate(self) -> None:
         """Send SIGTERM (a graceful shutdown request) to the server's main process."""
@@ -123,7 +160,7 @@ class ServerProcess:
             if self.process.poll() is None:
                 self.terminate()
                 try:
-                    self.process.wait(timeout=SHUTDOWN_TIMEOUT)
+                    self.process.wait(timeout=self.shutdown_timeout)
                 except subprocess.TimeoutExpired:
                     pass
             # Whatever is left in the server's own process group (stray workers) is killed; the group id is
@@ -131,7 +168,7 @@ class ServerProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=SHUTDOWN_TIMEOUT)
+                self.process.wait(timeout=self.shutdown_timeout)
         finally:
             with contextlib.suppress(OSError):
                 self.log_path.unlink()

@@ -20,18 +20,20 @@ from tachyon_ws.websockets import WebSocketDisconnect
 from tachyon_testclient.testclient import (
     _ABNORMAL_CLOSURE,
     _APP_RETURNED,
+    _DENIAL_START,
     _NORMAL_CLOSURE,
+    _SESSION_ENDING,
     ASGI3App,
     _as_asgi3,
     _AsyncUpgrade,
-    _check_denial_body,
-    _denial,
+    _collect_denial_part,
     _Exchange,
     _json_message,
     _json_payload,
     _Lifespan,
     _no_response,
     _ScopeFactory,
+    _session_end,
     _warn_timeout,
     _websocket_url_and_kwargs,
     _with_user_agent,
@@ -242,18 +244,13 @@ class AsyncWebSocketTestSession:
 
 
 async def _araise_on_close(message: Message, receive: Callable[[], Awaitable[Message]]) -> None:
-    kind = message["type"]
-    if kind == "websocket.close":
-        raise WebSocketDisconnect(code=message.get("code", _NORMAL_CLOSURE), reason=message.get("reason", ""))
-    if kind == "websocket.http.response.start":
-        body = []
-        while True:
-            part = await receive()
-            _check_denial_body(part)
-            body.append(part["body"])
-            if not part.get("more_body", False):
-                break
-        raise _denial(message, body)
+    # The same decoding as the blocking session's ``_raise_on_close``; only the receiving is awaited.
+    if message["type"] in _SESSION_ENDING:
+        body: list[bytes] = []
+        more = message["type"] == _DENIAL_START
+        while more:
+            more = _collect_denial_part(await receive(), body)
+        raise _session_end(message, body)
 
 
 class AsyncTestClient(httpx.AsyncClient):

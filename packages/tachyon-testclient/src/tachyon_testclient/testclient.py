@@ -576,27 +576,33 @@ def _json_payload(message: Message, mode: str) -> Any:
 
 
 def _raise_on_close(message: Message, receive: Callable[[], Message]) -> None:
-    kind = message["type"]
-    if kind == "websocket.close":
-        raise WebSocketDisconnect(code=message.get("code", _NORMAL_CLOSURE), reason=message.get("reason", ""))
-    if kind == "websocket.http.response.start":
-        body = []
-        while True:
-            part = receive()
-            _check_denial_body(part)
-            body.append(part["body"])
-            if not part.get("more_body", False):
-                break
-        raise _denial(message, body)
+    # One set lookup for the data messages that pass; the decoding of the rest is shared with the async session.
+    if message["type"] in _SESSION_ENDING:
+        body: list[bytes] = []
+        more = message["type"] == _DENIAL_START
+        while more:
+            more = _collect_denial_part(receive(), body)
+        raise _session_end(message, body)
 
 
-def _check_denial_body(message: Message) -> None:
-    if message["type"] != "websocket.http.response.body":
-        raise AssertionError(f'Expected "websocket.http.response.body", got {message["type"]!r}')
+# The messages after which a session receives no data: a close, or the start of an HTTP denial response.
+_DENIAL_START = "websocket.http.response.start"
+_SESSION_ENDING = frozenset({"websocket.close", _DENIAL_START})
 
 
-def _denial(start: Message, body: list[bytes]) -> WebSocketDenialResponse:
-    return WebSocketDenialResponse(status_code=start["status"], headers=start["headers"], content=b"".join(body))
+def _collect_denial_part(part: Message, body: list[bytes]) -> bool:
+    """Add one body message of a denial response to ``body``; return whether more of them follow."""
+    if part["type"] != "websocket.http.response.body":
+        raise AssertionError(f'Expected "websocket.http.response.body", got {part["type"]!r}')
+    body.append(part["body"])
+    return bool(part.get("more_body", False))
+
+
+def _session_end(message: Message, body: list[bytes]) -> WebSocketDisconnect | WebSocketDenialResponse:
+    """The exception for a message of ``_SESSION_ENDING`` (``body``: the denial's collected body parts)."""
+    if message["type"] == "websocket.close":
+        return WebSocketDisconnect(code=message.get("code", _NORMAL_CLOSURE), reason=message.get("reason", ""))
+    return WebSocketDenialResponse(status_code=message["status"], headers=message["headers"], content=b"".join(body))
 
 
 class TestClient(httpx.Client):
