@@ -173,3 +173,22 @@ async def test_redirect_slashes_after_a_miss(
 ) -> None:
     app = Tachyon(routes=[Route(template, item) for template in templates])
     assert (await asgi.request(app, path)).status == status
+
+
+@pytest.mark.parametrize(("path", "params"), [("/static", {}), ("/u/bob/static", {"user": "bob"})])
+async def test_405_on_a_route_without_params_sets_endpoint_and_params(
+    asgi: types.SimpleNamespace, router_backend: str, path: str, params: dict[str, str]
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def remember(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            await app(scope, receive, send)
+            seen.update(endpoint=scope.get("endpoint"), params=scope.get("path_params"))
+
+        return middleware
+
+    routes = [Route("/static", item, methods=["GET"]), Mount("/u/{user}", routes=[Route("/static", item)])]
+    app = Tachyon(routes=routes, middleware=[Middleware(remember)])
+    assert (await asgi.request(app, path, "DELETE")).status == 405
+    assert seen == {"endpoint": item, "params": params}

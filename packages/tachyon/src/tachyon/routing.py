@@ -957,8 +957,14 @@ class Router:
             # Method mismatch: the route's handle() answers 405 with its own Allow header.
             # The table converts params for full matches only; 405s are rare enough to ask the route.
             route = compiled.routes[partial]
-            changes = route.matches(scope)[1]
-            if errors is not None and compiled.kinds[partial] == _ROUTE:
+            kind = compiled.kinds[partial]
+            if kind == _ROUTE and not route.param_convertors:
+                # What Route.matches() returns for a template without params (the table saw its regex match):
+                # skips a regex match and a conversion pass.
+                changes = {"endpoint": route.endpoint, "path_params": _merge_params(scope, {})}
+            else:
+                changes = route.matches(scope)[1]
+            if errors is not None and kind == _ROUTE:
                 # What _enter() does, with the 405 answered through `errors` when it may be.
                 scope["route"] = route
                 scope.update(changes)
