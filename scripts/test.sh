@@ -17,6 +17,11 @@ step() {
     [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
 }
 
+# 0. Build the router's C extension in place from the current native/ sources. The editable install built it
+#    when the environment was created; building again here keeps it in step with later C changes and with a
+#    reused environment whose build products were removed (a fresh clone in a folder used before).
+step "build the C router" python packages/tachyon-router/src/tachyon_router/_build.py
+
 # 1. Prove which router backend is in use. With TACHYON_ROUTER_REQUIRE_NATIVE=1 (CI sets it) a missing or
 #    broken C extension is an import error, so this step and every later one fail loudly.
 step "router backend" python - <<'PY'
