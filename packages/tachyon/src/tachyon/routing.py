@@ -105,41 +105,29 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     endpoint's own Request object (so a body it already read is still available).
     """
     if is_async_callable(func):
-        async_func: Callable[[Request], Awaitable[Response]] = func
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            request = Request(scope, receive, send)
-            try:
-                response = await async_func(request)
-            except Exception as exc:
-                # Nothing can have been sent through the endpoint's Request: not started.
-                await handle_exception(exc, request, scope, receive, send, False)
-                return
-            if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity, not callability
-                try:
-                    await response(scope, receive, send)
-                except Exception as exc:
-                    await handle_exception(exc, request, scope, receive, send, True)
-            else:
-                await _send_other_response(response, request, scope, receive, send)
-
+        call: Callable[[Request], Awaitable[Response]] = func
     else:
         sync_func: Callable[[Request], Response] = func  # type: ignore[assignment]
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            request = Request(scope, receive, send)
+        def call(request: Request) -> Awaitable[Response]:
+            # A sync endpoint runs in the threadpool so that it cannot block the event loop.
+            return run_in_threadpool(sync_func, request)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await call(request)
+        except Exception as exc:
+            # Nothing can have been sent through the endpoint's Request: not started.
+            await handle_exception(exc, request, scope, receive, send, False)
+            return
+        if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity, not callability
             try:
-                response = await run_in_threadpool(sync_func, request)
+                await response(scope, receive, send)
             except Exception as exc:
-                await handle_exception(exc, request, scope, receive, send, False)
-                return
-            if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity, not callability
-                try:
-                    await response(scope, receive, send)
-                except Exception as exc:
-                    await handle_exception(exc, request, scope, receive, send, True)
-            else:
-                await _send_other_response(response, request, scope, receive, send)
+                await handle_exception(exc, request, scope, receive, send, True)
+        else:
+            await _send_other_response(response, request, scope, receive, send)
 
     return app
 
