@@ -99,7 +99,7 @@ def test_unknown_convertor_wins_over_duplicates_as_in_starlette() -> None:
 
 def test_parse_template_splits_literals_around_params() -> None:
     literals, params = parse_template("/f/{name}.{ext:str}")
-    assert literals == ["/f/", ".", ""]
+    assert literals == ("/f/", ".", "")
     assert [(p.name, p.kind, p.start, p.end) for p in params] == [("name", "str", 3, 9), ("ext", "str", 10, 19)]
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .convertors import CONVERTOR_TYPES, Convertor
 
@@ -56,8 +55,7 @@ MAX_TREE_PARAMS = 64
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):
     """One ``{name:kind}`` placeholder: its name, convertor key and where it sits in the template."""
 
     name: str
@@ -66,17 +64,40 @@ class Param:
     end: int
 
 
-def parse_template(template: str) -> tuple[list[str], list[Param]]:
+Parsed = tuple[tuple[str, ...], tuple[Param, ...]]
+
+# A route's template is split several times while the route is created and indexed (compile_path, the
+# parameter plan, the tree tokens, the literal prefix), and applications often repeat templates across
+# routers: splits are kept, immutable, in a bounded cache. Templates come from code, not from requests, but
+# the bound keeps a program that generates them endlessly from growing without limit.
+_MAX_CACHED_TEMPLATES = 4096
+_parsed: dict[str, Parsed] = {}
+
+
+def parse_template(template: str) -> Parsed:
     """Split a template into ``len(params) + 1`` literal pieces around its placeholders."""
+    cached = _parsed.get(template)
+    if cached is not None:
+        return cached
     literals: list[str] = []
     params: list[Param] = []
     cursor = 0
     for found in _PLACEHOLDER.finditer(template):
-        literals.append(template[cursor : found.start()])
-        params.append(Param(found.group(1), found.group(2) or "str", found.start(), found.end()))
-        cursor = found.end()
+        start, end = found.span()
+        literals.append(template[cursor:start])
+        params.append(Param(found.group(1), found.group(2) or "str", start, end))
+        cursor = end
     literals.append(template[cursor:])
-    return literals, params
+    parsed = (tuple(literals), tuple(params))
+    if len(_parsed) < _MAX_CACHED_TEMPLATES:
+        _parsed[template] = parsed
+    return parsed
+
+
+# compile_path results by path: (regex, path_format, the convertor objects it was built with). Reused only
+# while CONVERTOR_TYPES still maps each parameter's kind to the same object (a convertor registered again
+# under a name changes the regex); the caller always gets a new param_convertors dict, as it may mutate it.
+_compiled: dict[str, tuple[re.Pattern[str], str, tuple[Convertor[Any], ...]]] = {}
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
@@ -87,6 +108,11 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     text and go on to say where in the pattern the problem is.
     """
     literals, params = parse_template(path)
+    cached = _compiled.get(path)
+    if cached is not None:
+        regex, path_format, used = cached
+        if all(CONVERTOR_TYPES.get(param.kind) is convertor for param, convertor in zip(params, used, strict=True)):
+            return regex, path_format, {param.name: convertor for param, convertor in zip(params, used, strict=True)}
     convertors: dict[str, Convertor[Any]] = {}
     first_repeat: dict[str, int] = {}
     for param in params:
@@ -109,7 +135,10 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
         "".join(literal + "{" + param.name + "}" for literal, param in zip(literals, params, strict=False))
         + literals[-1]
     )
-    return _assemble(path, literals, params, convertors), path_format, convertors
+    regex = _assemble(path, literals, params, convertors)
+    if len(_compiled) < _MAX_CACHED_TEMPLATES:
+        _compiled[path] = (regex, path_format, tuple(convertors[param.name] for param in params))
+    return regex, path_format, convertors
 
 
 def template_regex(template: str, convertors: Mapping[str, Convertor[Any]]) -> re.Pattern[str]:
@@ -122,7 +151,7 @@ def template_regex(template: str, convertors: Mapping[str, Convertor[Any]]) -> r
 
 
 def _assemble(
-    path: str, literals: list[str], params: list[Param], convertors: Mapping[str, Convertor[Any]]
+    path: str, literals: tuple[str, ...], params: tuple[Param, ...], convertors: Mapping[str, Convertor[Any]]
 ) -> re.Pattern[str]:
     is_host = not path.startswith("/")
     parts = ["^"]

@@ -45,9 +45,9 @@ class _StartTracker:
 
     __slots__ = ("send", "started")
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, started: bool = False) -> None:
         self.send = send
-        self.started = False
+        self.started = started
 
     def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":

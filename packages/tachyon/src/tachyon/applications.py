@@ -11,10 +11,17 @@ from tachyon_http.responses import Response
 from tachyon_http.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 from tachyon_ws.websockets import WebSocket
 
+from tachyon._exception_handler import (
+    HANDLERS_SCOPE_KEY,
+    ExceptionHandlers,
+    StatusHandlers,
+    _StartTracker,
+    handle_exception,
+)
 from tachyon.middleware import Middleware, _MiddlewareFactory
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
-from tachyon.routing import BaseRoute, Router
+from tachyon.routing import _RESPONSE_CALL, DIRECT_ANSWER, DIRECT_ENDPOINT, BaseRoute, Router
 
 __all__ = ["Starlette", "Tachyon"]
 
@@ -27,6 +34,47 @@ _SERVER_ERROR_KEYS = (500, Exception)
 
 _DEFAULT_HOST = "127.0.0.1"
 _DEFAULT_PORT = 8000
+
+
+_Fused = tuple[ServerErrorMiddleware, ExceptionMiddleware, Router, ASGIApp]
+
+
+def _fused_layers(stack: ASGIApp, router: Router) -> _Fused | None:
+    """The layers ``__call__`` may run inline: only the default stack (no user middleware, no body limit)
+    around a Router that the ExceptionMiddleware enters directly (see ExceptionMiddleware.__init__)."""
+    if type(stack) is not ServerErrorMiddleware:
+        return None
+    handlers = stack.app
+    if type(handlers) is not ExceptionMiddleware or handlers._direct_router is not router:
+        return None
+    return stack, handlers, router, handlers._direct_stack
+
+
+async def _answer_failure(
+    exc: Exception,
+    request: Request | None,
+    scope: Scope,
+    receive: Receive,
+    tracker: _StartTracker,
+    errors: ServerErrorMiddleware,
+    tables: tuple[ExceptionHandlers, StatusHandlers],
+) -> None:
+    """What the layers answer to ``exc`` out of an endpoint or its response, innermost first: the route adapter
+    (the handlers published in the scope; skipped when ``request`` is None: the router's own answer has none),
+    ExceptionMiddleware (its own tables), then ServerErrorMiddleware (500) which re-raises. ``tracker`` wraps the
+    server's send and knows whether the response has started."""
+    try:
+        try:
+            if request is None:
+                raise exc
+            await handle_exception(exc, request, scope, receive, tracker, tracker.started)
+        except Exception as unhandled:
+            await handle_exception(
+                unhandled, Request(scope, receive, tracker), scope, receive, tracker, tracker.started, tables
+            )
+    except Exception as fatal:
+        await errors.answer_unhandled(fatal, scope, receive, tracker.send, tracker.started)
+        raise
 
 
 class Tachyon:
@@ -43,6 +91,10 @@ class Tachyon:
             yields becomes the initial ``request.state``.
         max_body_size: a limit in bytes on every HTTP request body (None: unlimited).
     """
+
+    # Set by build_middleware_stack() (see __call__); a class default, as subclasses (FastAPI) may not call
+    # __init__ nor this class's build_middleware_stack().
+    _tachyon_fused: _Fused | None = None
 
     def __init__(
         self: AppType,
@@ -85,6 +137,7 @@ class Tachyon:
         stack: ASGIApp = self.router
         for factory, args, kwargs in reversed(layers):
             stack = factory(stack, *args, **kwargs)
+        self._tachyon_fused = _fused_layers(stack, self.router)
         return stack
 
     @property
@@ -100,6 +153,61 @@ class Tachyon:
         if stack is None:
             # Built once, on the first event (usually lifespan startup), then reused.
             stack = self.middleware_stack = self.build_middleware_stack()
+        fused = self._tachyon_fused
+        if fused is not None and scope["type"] == "http":
+            errors, handlers, router, router_stack = fused
+            # The default stack, still as built (each object can be replaced or rewired from outside):
+            # ServerErrorMiddleware -> ExceptionMiddleware -> Router, run here in one frame. Exactly what
+            # the three layers do in turn, minus two coroutines and one send wrapper per request.
+            if (
+                stack is errors
+                and errors.app is handlers
+                and handlers.app is router
+                and router_stack is router.middleware_stack
+            ):
+                scope[HANDLERS_SCOPE_KEY] = tables = handlers._tables
+                direct, target = router.resolve_direct(scope, handlers)
+                if direct == DIRECT_ENDPOINT:
+                    call = target
+                    # A plain route's request_response() app, inlined too: no send wrapper is needed while the
+                    # response is a Response (it sends "http.response.start" before anything else can fail).
+                    request = Request(scope, receive, send)
+                    started = False
+                    try:
+                        response = await call(request)
+                        if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity
+                            started = True
+                            await response(scope, receive, send)
+                            return
+                    except Exception as exc:
+                        await _answer_failure(
+                            exc, request, scope, receive, _StartTracker(send, started), errors, tables
+                        )
+                        return
+                    tracker = _StartTracker(send)
+                    try:
+                        await response(scope, receive, tracker)
+                    except Exception as exc:
+                        await _answer_failure(exc, request, scope, receive, tracker, errors, tables)
+                    return
+                if direct == DIRECT_ANSWER:
+                    # The router's built-in 404, which sends "http.response.start" first.
+                    try:
+                        await target(scope, receive, send)
+                    except Exception as exc:
+                        await _answer_failure(exc, None, scope, receive, _StartTracker(send, True), errors, tables)
+                    return
+                tracker = _StartTracker(send)
+                try:
+                    try:
+                        await router.app(scope, receive, tracker, errors=handlers, found=target)
+                    except Exception as exc:
+                        request = Request(scope, receive, tracker)
+                        await handle_exception(exc, request, scope, receive, tracker, tracker.started, tables)
+                except Exception as exc:
+                    await errors.answer_unhandled(exc, scope, receive, send, tracker.started)
+                    raise
+                return
         await stack(scope, receive, send)
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:

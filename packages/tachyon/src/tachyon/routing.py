@@ -87,6 +87,9 @@ class Match(Enum):
 # For those the adapter needs no send wrapper to know it; any other response object gets one.
 _RESPONSE_CALL = Response.__call__
 
+# The attribute under which request_response() records the endpoint call of the ASGI app it returns.
+_ENDPOINT_CALL = "_tachyon_endpoint_call"
+
 
 async def _send_other_response(response: Any, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
     """Send a response whose __call__ is not Response.__call__ (streaming, files, custom), tracking its start."""
@@ -114,6 +117,8 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
             return run_in_threadpool(sync_func, request)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # The application runs these same steps inline for routes whose app is this function (see
+        # _ENDPOINT_CALL and Tachyon.__call__).
         request = Request(scope, receive, send)
         try:
             response = await call(request)
@@ -129,6 +134,7 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
         else:
             await _send_other_response(response, request, scope, receive, send)
 
+    setattr(app, _ENDPOINT_CALL, call)
     return app
 
 
@@ -368,11 +374,10 @@ class Route(BaseRoute):
         allow_header = {"Allow": ", ".join(allowed)}
         # Inside an application the 405 goes through the exception handlers.
         if "app" in scope:
-            exc = HTTPException(status_code=405, headers=allow_header)
-            response = errors.answer_router_error(exc) if errors is not None else None
-            if response is None:
-                raise exc
-            await response(scope, receive, send)
+            answer = errors.answer_router_error(405, allow_header) if errors is not None else None
+            if answer is None:
+                raise HTTPException(status_code=405, headers=allow_header)
+            await answer(scope, receive, send)
             return
         await PlainTextResponse("Method Not Allowed", status_code=405, headers=allow_header)(scope, receive, send)
 
@@ -650,11 +655,9 @@ class _RouteList(list):  # type: ignore[type-arg]
     FastAPI's ``include_router`` appending after start-up).
     """
 
-    __slots__ = ("_version",)
-
-    def __init__(self, iterable: Iterable[Any] = ()) -> None:
-        super().__init__(iterable)
-        self._version = next(_versions)
+    # Unchanged since it was made (the Router drops its compiled table whenever it is given another list, so
+    # two lists never need to be told apart); list's own constructor then does all the work, in C.
+    _version = 0
 
     def _touch(self) -> None:
         self._version = next(_versions)
@@ -762,7 +765,7 @@ def _classify(route: Any) -> tuple[int, RouteSpec]:
 class _Compiled:
     """One immutable snapshot of a route list: the table plus what each index dispatches to."""
 
-    __slots__ = ("version", "lookup", "routes", "kinds", "first_segments")
+    __slots__ = ("version", "lookup", "routes", "kinds", "first_segments", "endpoints")
 
     def __init__(self, routes: _RouteList) -> None:
         self.version = routes._version
@@ -775,6 +778,14 @@ class _Compiled:
             specs.append(spec)
         self.routes = snapshot
         self.kinds = tuple(kinds)
+        # For plain Routes whose app is request_response(endpoint): (that app, its endpoint call), which the
+        # application runs inline while route.app is still that app (Router.resolve_direct).
+        self.endpoints = tuple(
+            (route.app, getattr(route.app, _ENDPOINT_CALL))
+            if kind == _ROUTE and hasattr(route.app, _ENDPOINT_CALL)
+            else None
+            for route, kind in zip(snapshot, kinds, strict=True)
+        )
         self.lookup = RouteTable(specs, backend=_table_backend).lookup
         self.first_segments = _literal_first_segments(specs)
 
@@ -796,6 +807,14 @@ def _literal_first_segments(specs: Sequence[RouteSpec]) -> frozenset[str] | None
     return frozenset(segments)
 
 
+# What Router.resolve_direct() found (see there).
+DIRECT_ENDPOINT = 0
+DIRECT_ANSWER = 1
+DIRECT_NONE = 2
+# A lookup handed from Router.resolve_direct() to Router.app(): (snapshot, route path, table answer).
+_Found = tuple[_Compiled, str, tuple[int, int, tuple[int, ...], dict[str, Any]]] | None
+
+
 async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, send: Send) -> None:
     """Hand the request to a route ``matches()`` accepted, with the scope changes it asked for."""
     scope["route"] = route
@@ -809,6 +828,9 @@ async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, sen
 
 
 class Router:
+    # See __init__; a class default for subclasses that do not call it.
+    _tachyon_plain_stack: Any = None
+
     def __init__(
         self,
         routes: Sequence[BaseRoute] | None = None,
@@ -820,11 +842,19 @@ class Router:
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        self.routes = list(routes or ())
+        self.routes = _RouteList(routes or ())
         self.redirect_slashes = redirect_slashes
         self.default = default if default is not None else self.not_found
-        self.lifespan_context: Lifespan[Any] = _lifespan_context_for(self, lifespan)
-        self.middleware_stack: ASGIApp = _apply_layers(self.app, middleware, max_body_size)
+        self.lifespan_context: Lifespan[Any] = (
+            _DefaultLifespan(self) if lifespan is None else _lifespan_context_for(self, lifespan)
+        )
+        # The bound method itself, kept to recognise (by identity) a stack that is still just this router.
+        self._tachyon_plain_stack = self.app
+        self.middleware_stack: ASGIApp = (
+            self._tachyon_plain_stack
+            if middleware is None and max_body_size is None
+            else _apply_layers(self._tachyon_plain_stack, middleware, max_body_size)
+        )
 
     # `routes` is a property so that assigning a plain list still yields a tracked _RouteList.
     @property
@@ -881,32 +911,90 @@ class Router:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.middleware_stack(scope, receive, send)
 
+    def resolve_direct(self, scope: Scope, errors: ExceptionMiddleware) -> tuple[int, Any]:
+        """Look an HTTP request up for the application's one-frame path (Tachyon.__call__), ``errors`` being the
+        ExceptionMiddleware that wraps this router directly.
+
+        - ``(DIRECT_ENDPOINT, call)``: the winner is a plain Route whose app is still ``request_response(endpoint)``;
+          the scope is updated as ``app()`` would and the caller runs the endpoint call itself.
+        - ``(DIRECT_ANSWER, answer)``: nothing matches, no slash redirect applies and the built-in 404 stands; the
+          caller sends ``answer`` (what ``app()`` would send).
+        - ``(DIRECT_NONE, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
+        """
+        scope.setdefault("router", self)
+        current = self._tachyon_compiled
+        compiled = (
+            current if current is not None and current.version == self._tachyon_routes._version else self._compile()
+        )
+        route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+        method = scope["method"]
+        answer = compiled.lookup(route_path, method, tachyon_router.HTTP)
+        full = answer[0]
+        if not answer[2]:
+            if full >= 0:
+                endpoint = compiled.endpoints[full]
+                route = compiled.routes[full]
+                if endpoint is not None and route.app is endpoint[0]:
+                    scope["route"] = route
+                    scope["endpoint"] = route.endpoint
+                    params = answer[3]
+                    outer = scope.get("path_params")
+                    scope["path_params"] = _merge_params(scope, params) if outer else params
+                    return DIRECT_ENDPOINT, endpoint[1]
+            elif (
+                answer[1] < 0
+                and getattr(self.default, "__func__", None) is Router.not_found
+                and not (
+                    self.redirect_slashes
+                    and route_path != "/"
+                    and self._slash_redirect(compiled, scope, route_path, method) is not None
+                )
+            ):
+                # What app() does for a miss below `errors`, short of sending.
+                not_found = errors.answer_router_error(404)
+                if not_found is not None:
+                    return DIRECT_ANSWER, not_found
+        return DIRECT_NONE, (compiled, route_path, answer)
+
     async def app(
-        self, scope: Scope, receive: Receive, send: Send, *, errors: ExceptionMiddleware | None = None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        errors: ExceptionMiddleware | None = None,
+        found: _Found = None,
     ) -> None:
         # ``errors``: the ExceptionMiddleware that wraps this router directly, when it enters here itself.
         # Then a 404/405 that nothing but its built-in handler would see is answered without raising.
+        # ``found``: what resolve_direct() already looked up for this (HTTP) scope.
         route: Any
-        scope_type = scope["type"]
-        if scope_type == "http":
+        if found is not None:
+            compiled, route_path, (full, partial, candidates, params) = found
             type_bit = tachyon_router.HTTP
             method = scope["method"]
-        elif scope_type == "websocket":
-            type_bit = tachyon_router.WEBSOCKET
-            method = ""
         else:
-            assert scope_type == "lifespan"
+            scope_type = scope["type"]
+            if scope_type == "http":
+                type_bit = tachyon_router.HTTP
+                method = scope["method"]
+            elif scope_type == "websocket":
+                type_bit = tachyon_router.WEBSOCKET
+                method = ""
+            else:
+                assert scope_type == "lifespan"
+                scope.setdefault("router", self)
+                await self.lifespan(scope, receive, send)
+                return
             scope.setdefault("router", self)
-            await self.lifespan(scope, receive, send)
-            return
-        scope.setdefault("router", self)
 
-        compiled = self._tachyon_compiled
-        if compiled is None or compiled.version != self._tachyon_routes._version:
-            compiled = self._compile()
+            current = self._tachyon_compiled
+            compiled = (
+                current if current is not None and current.version == self._tachyon_routes._version else self._compile()
+            )
 
-        route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
-        full, partial, candidates, params = compiled.lookup(route_path, method, type_bit)
+            route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+            full, partial, candidates, params = compiled.lookup(route_path, method, type_bit)
 
         if candidates:
             # Opaque routes the table could not rule out, all ordered before `full`: ask them.
@@ -938,6 +1026,14 @@ class Router:
                     params = merged
                 scope["path_params"] = params
                 await route.app(scope, receive, send)
+            elif kind == _MOUNT:
+                app = route.app
+                scope.update(_mount_child_scope(scope, route_path, params, app))
+                if type(app) is Router and app.middleware_stack is app._tachyon_plain_stack:
+                    # A mounted Router without middleware: what its __call__ would do, one coroutine less.
+                    await app.app(scope, receive, send)
+                else:
+                    await app(scope, receive, send)
             else:
                 await self._dispatch(route, kind, scope, route_path, params, receive, send)
             return
@@ -962,17 +1058,18 @@ class Router:
             return
 
         if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/":
-            if await self._redirect_slashes(compiled, scope, route_path, method, receive, send):
+            toggled = self._slash_redirect(compiled, scope, route_path, method)
+            if toggled is not None:
+                await RedirectResponse(url=str(URL(scope=toggled)))(scope, receive, send)
                 return
 
         default = self.default
         if errors is not None and getattr(default, "__func__", None) is Router.not_found and "app" in scope:
             # not_found() would raise HTTPException(404) for the middleware above to answer.
-            exc = HTTPException(status_code=404)
-            response = errors.answer_router_error(exc)
-            if response is None:
-                raise exc
-            await response(scope, receive, send)
+            answer = errors.answer_router_error(404)
+            if answer is None:
+                raise HTTPException(status_code=404)
+            await answer(scope, receive, send)
             return
         await default(scope, receive, send)
 
@@ -991,21 +1088,16 @@ class Router:
             scope["endpoint"] = route.endpoint
             scope["path_params"] = _merge_params(scope, params)
             await route.app(scope, receive, send)
-        elif kind == _MOUNT or kind == _MOUNT_HANDLE:
+        elif kind == _MOUNT_HANDLE:
             scope.update(_mount_child_scope(scope, route_path, params, route.app))
-            if kind == _MOUNT:
-                await route.app(scope, receive, send)
-            else:
-                await route.handle(scope, receive, send)
+            await route.handle(scope, receive, send)
         else:
             scope["endpoint"] = route.endpoint
             scope["path_params"] = _merge_params(scope, params)
             await route.handle(scope, receive, send)
 
-    async def _redirect_slashes(
-        self, compiled: _Compiled, scope: Scope, route_path: str, method: str, receive: Receive, send: Send
-    ) -> bool:
-        """Redirect to the other slash form of the path when any route matches that (Starlette rule)."""
+    def _slash_redirect(self, compiled: _Compiled, scope: Scope, route_path: str, method: str) -> Scope | None:
+        """The scope to redirect to when a route matches the other slash form of the path (Starlette rule)."""
         original: str = scope["path"]
         other_path = original.rstrip("/") if route_path.endswith("/") else original + "/"
         toggled: Scope | None = None
@@ -1021,18 +1113,17 @@ class Router:
             # misses too ("$" also matches before a final newline, hence no shortcut for paths holding one).
             end = other_route_path.find("/", 1)
             if (other_route_path[1:end] if end > 0 else other_route_path[1:]) not in segments:
-                return False
+                return None
         full, partial, candidates, _ = compiled.lookup(other_route_path, method, tachyon_router.HTTP)
         if full < 0 and partial < 0 and not candidates:
-            return False
+            return None
         if toggled is None:
             toggled = {**scope, "path": other_path}
         if full < 0 and partial < 0:
             # Only opaque routes could match the other form: ask them.
             if all(compiled.routes[index].matches(toggled)[0] is Match.NONE for index in candidates):
-                return False
-        await RedirectResponse(url=str(URL(scope=toggled)))(scope, receive, send)
-        return True
+                return None
+        return toggled
 
     def __eq__(self, other: Any) -> bool:
         return _same_as(self, other, Router, ("routes",))

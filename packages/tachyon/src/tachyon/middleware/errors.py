@@ -104,11 +104,15 @@ class ServerErrorMiddleware:
         try:
             await self.app(scope, receive, tracker)
         except Exception as exc:
-            answer = await self._answer(Request(scope), exc)
-            # Once the response has started nothing more can be sent; the error is still re-raised.
-            if not tracker.started:
-                await answer(scope, receive, send)
+            await self.answer_unhandled(exc, scope, receive, send, tracker.started)
             raise exc
+
+    async def answer_unhandled(self, exc: Exception, scope: Scope, receive: Receive, send: Send, started: bool) -> None:
+        """Send the 500 answer to ``exc`` unless the response has ``started``; the caller re-raises ``exc``."""
+        answer = await self._answer(Request(scope), exc)
+        # Once the response has started nothing more can be sent; the error is still re-raised.
+        if not started:
+            await answer(scope, receive, send)
 
     async def _answer(self, request: Request, exc: Exception) -> Response:
         if self.debug:

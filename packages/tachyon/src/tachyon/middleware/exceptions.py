@@ -33,6 +33,38 @@ def _http_error_response(exc: HTTPException) -> Response:
     return PlainTextResponse(exc.detail, status_code=code, headers=headers)
 
 
+class _RenderedAnswer:
+    """A fixed response rendered once at import; every call sends fresh message dicts and a fresh header list,
+    byte for byte what the Response it was rendered from sends (middleware may mutate what it is sent)."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, response: Response) -> None:
+        self.status = response.status_code
+        self.headers = tuple(response.raw_headers)
+        self.body = bytes(response.body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": list(self.headers)})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+# The router's error answers (404, and 405 per Allow header value), rendered on first use. Bounded: Allow values
+# come from route method sets, which an application has a handful of.
+_MAX_RENDERED_ANSWERS = 256
+_rendered_answers: dict[tuple[int, tuple[tuple[str, str], ...]], _RenderedAnswer] = {}
+
+
+def _rendered_error(status_code: int, headers: Mapping[str, str] | None) -> ASGIApp:
+    key = (status_code, tuple(headers.items()) if headers else ())
+    answer = _rendered_answers.get(key)
+    if answer is None:
+        answer = _RenderedAnswer(_http_error_response(HTTPException(status_code, headers=headers)))
+        if len(_rendered_answers) < _MAX_RENDERED_ANSWERS:
+            _rendered_answers[key] = answer
+    return answer
+
+
 class ExceptionMiddleware:
     """Answers exceptions raised by the wrapped app with the registered handlers.
 
@@ -109,20 +141,24 @@ class ExceptionMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    def answer_router_error(self, exc: HTTPException) -> Response | None:
-        """The response ``exc``, raised by the router directly below, would get here; or None when a registered
-        handler (or an overridden ``http_exception``) must see the exception.
+    def answer_router_error(self, status_code: int, headers: Mapping[str, str] | None = None) -> ASGIApp | None:
+        """The answer ``HTTPException(status_code, headers=headers)``, raised by the router directly below, would
+        get here; or None when a registered handler (or an overridden ``http_exception``) must see the exception.
 
         Raising and catching costs more than the rest of a 404 put together; the router asks this first and
         raises only on None, so the answer is the same either way.
         """
         if (
-            exc.status_code in self._status_handlers
+            status_code in self._status_handlers
             or self._exception_handlers.get(HTTPException) is not self._builtin_http_handler
             or type(self).http_exception is not ExceptionMiddleware.http_exception
         ):
             return None
-        return _http_error_response(exc)
+        if headers is None:
+            rendered = _rendered_answers.get((status_code, ()))
+            if rendered is not None:
+                return rendered
+        return _rendered_error(status_code, headers)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
