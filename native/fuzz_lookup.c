@@ -1,8 +1,9 @@
 /*
  * libFuzzer target for the radix tree: builds a small table from the input, looks the rest of the input up
  * as a path, and compares the answer with a naive reference (each route matched alone by a backtracking
- * matcher in registration order, written independently of the tree).  Any difference aborts; the
- * sanitizers catch memory and undefined-behaviour errors on the way.
+ * matcher in registration order, written independently of the tree), and radix_find()'s encoding of the
+ * same answer with radix_lookup()'s.  Any difference aborts; the sanitizers catch memory and
+ * undefined-behaviour errors on the way.
  *
  * Input layout (everything optional; missing bytes read as 0):
  *   n_entries(1 byte, % 8 + 1)
@@ -187,6 +188,70 @@ static void parse(reader *r, table *T, uint64_t *method_bit, uint32_t *type_bit)
     *type_bit = (uint32_t)(next_byte(r) % 3u) + 1u;
 }
 
+/* Byte offset of code point `cp` in p[0, n) (the inverse of cps()). */
+static int byte_of(const uint8_t *p, int n, int cp) {
+    int i = 0, c = 0;
+    for (; i < n; i++) {
+        if (cont(p[i])) continue;
+        if (c == cp) return i;
+        c++;
+    }
+    return n;
+}
+
+/* radix_find() must give the same answer as radix_lookup() (whose `rc` int32 are in `out`), in its own
+ * encoding: the index alone for a plain full match (with spans and int values), NO_MATCH for nothing at
+ * all, else MORE with radix_lookup()'s layout. */
+static void check_find(const radix_tree *tree, const table *T, const uint8_t *path, int n, uint64_t method_bit,
+                       uint32_t type_bit, int32_t rc, const int32_t *out) {
+    int32_t got[RADIX_FIND_OUT_INTS];
+    int32_t fr = radix_find(tree, (const char *)path, (size_t)n, method_bit << RADIX_SEL_TYPE_BITS | type_bit, got);
+    int i, simple, big_int = 0;
+    /* code points map back to bytes only in well-formed UTF-8 (what Python sends) */
+    const int shaped = utf8_shaped(path, (size_t)n);
+    if (rc < 0) { /* budget or length: the same decision */
+        if (fr != rc) abort();
+        return;
+    }
+    simple = out[1] == -1 && out[2] == 0;
+    if (simple && out[0] < 0) {
+        if (fr != RADIX_NO_MATCH) abort();
+        return;
+    }
+    if (simple) {
+        const radix_entry *e = &T->entries[out[0]];
+        uint32_t j, p = 0;
+        for (j = 0; j < e->n_tokens; j++) {
+            uint32_t kind = T->tokens[e->first_token + j].kind;
+            int s, t, v = 0, k;
+            if (kind == RADIX_LIT) continue;
+            s = byte_of(path, n, out[4 + 2 * (int)p]);
+            t = byte_of(path, n, out[5 + 2 * (int)p]);
+            if (kind == RADIX_INT) {
+                if (t - s > RADIX_INT_VALUE_DIGITS) big_int = 1;
+                for (k = s; k < t && !big_int; k++) v = v * 10 + (path[k] - '0');
+            }
+            if (fr >= 0 && (got[3 * p] != out[4 + 2 * (int)p] || got[3 * p + 1] != out[5 + 2 * (int)p] ||
+                            (shaped && !big_int && got[3 * p + 2] != v))) {
+                fprintf(stderr, "radix_find: parameter %u differs\n", p);
+                abort();
+            }
+            p++;
+        }
+        if ((int32_t)p != out[3]) abort();
+        if (!shaped) { /* which int parameter is too long for a value is a byte question: either answer */
+            if (fr != out[0] && fr != RADIX_MORE) abort();
+            if (fr != RADIX_MORE) return;
+        } else if (!big_int) {
+            if (fr != out[0]) abort();
+            return;
+        }
+    }
+    if (fr != RADIX_MORE) abort();
+    for (i = 0; i < rc; i++)
+        if (got[i] != out[i]) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -216,10 +281,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     rc = radix_lookup(tree, (const char *)path, (size_t)n, method_bit, type_bit, out, sizeof(out) / sizeof(out[0]));
     if (rc == RADIX_E_BUDGET || rc == RADIX_E_TOO_LONG) {
+        check_find(tree, &T, path, n, method_bit, type_bit, rc, out);
         radix_free(tree);
         return 0;
     }
-    if (rc < 4) abort();
+    if (rc < 4 || rc > RADIX_FIND_OUT_INTS) abort();
+    check_find(tree, &T, path, n, method_bit, type_bit, rc, out);
 
     if (n <= REF_MAX_PATH && utf8_shaped(path, (size_t)n) && tokens_shaped(&T)) {
         int full = -1, partial = -1, spans[2 * MAX_TOKENS], n_spans = 0, k = 0, w;

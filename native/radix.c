@@ -49,7 +49,8 @@ typedef struct {
     uint32_t n_pkids;
     uint32_t routes_off; /* routes ending here, ascending index */
     uint32_t n_routes;
-    uint32_t end_ok;     /* a route can end here, possibly after empty `path` parameters */
+    uint8_t end_ok;      /* a route can end here, possibly after empty `path` parameters */
+    uint8_t no_inner;    /* str/int node: no continuation can start inside its capture's run (see shorter_end) */
 } rnode;
 
 /* Bytes that can start a continuation below a node (kept apart from rnode: only parameter ends read it). */
@@ -112,6 +113,18 @@ static void set_kind_start(uint32_t *set, uint32_t kind) {
     default:
         break;
     }
+}
+
+/* Does no byte of `follow` occur inside a run of a `kind` capture?  str runs hold no "/", int runs only
+ * digits; then no end strictly inside the run can be followed by anything, whatever the path. */
+static int follow_outside_run(const rfollow *follow, uint32_t kind) {
+    unsigned c;
+    if (kind != RADIX_STR && kind != RADIX_INT) return 0;
+    for (c = 0; c < 256; c++) {
+        if (!has_bit(follow->bits, c)) continue;
+        if (kind == RADIX_STR ? c != '/' : is_digit((uint8_t)c)) return 0;
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -416,6 +429,7 @@ static int finalize(radix_tree *t, builder *b) {
                 }
             }
         }
+        rn->no_inner = (uint8_t)follow_outside_run(rf, rn->kind);
     }
     t->out_size = 4u + (size_t)t->n_opaque + 2u * (size_t)t->max_params;
     rc = RADIX_OK;
@@ -510,6 +524,7 @@ typedef struct {
     int32_t best_full;
     int32_t best_partial;
     int32_t *spans;
+    uint8_t *span_kind; /* kind of the parameter of each span pair (spans[2k], spans[2k+1]) */
     uint32_t n_spans;
     /* memo (allocated lazily): per parameter node, the lowest start explored for the run ending at key */
     int32_t *memo_lo;
@@ -573,6 +588,48 @@ static int same_bytes(const uint8_t *a, const uint8_t *b, uint32_t len) {
     for (i = 0; i < len; i++)
         if (a[i] != b[i]) return 0;
     return 1;
+}
+
+/* Offset of the first byte >= 0x80 in p[0, n), else n. */
+static int32_t first_high(const uint8_t *p, int32_t n) {
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull) break;
+    }
+    for (; i < n; i++)
+        if (p[i] & 0x80) return i;
+    return n;
+}
+
+/* Converts non-decreasing byte offsets to code points in one forward pass.  Continuation bytes are >= 0x80,
+ * so up to the first such byte (found once) both units agree: an ASCII path never counts anything. */
+typedef struct {
+    const uint8_t *p;
+    int32_t at;      /* bytes before `at` are accounted for */
+    int32_t skipped; /* continuation bytes before `at` */
+    int32_t plain;   /* no byte >= 0x80 before this offset */
+} cp_cursor;
+
+static void cp_start(cp_cursor *c, const uint8_t *p, const int32_t *offsets, uint32_t n) {
+    int32_t last = 0;
+    uint32_t k;
+    for (k = 0; k < n; k++)
+        if (offsets[k] > last) last = offsets[k];
+    c->p = p;
+    c->plain = first_high(p, last);
+    c->at = c->plain;
+    c->skipped = 0;
+}
+
+static int32_t cp_of(cp_cursor *c, int32_t offset) {
+    if (offset <= c->plain) return offset;
+    if (offset > c->at) {
+        c->skipped += count_cont(c->p, c->at, offset);
+        c->at = offset;
+    }
+    return offset - c->skipped;
 }
 
 static int32_t uuid_end(const uint8_t *p, int32_t n, int32_t s) {
@@ -675,6 +732,15 @@ static int32_t param_prev(uint32_t kind, const uint8_t *p, int32_t s, int32_t e,
     }
 }
 
+/* The next shorter end after e that admits() can accept, for a node with no_inner set: the only candidate
+ * left inside the run is the position of a final "\n" (str captures may hold it, and `$` accepts there).
+ * Saves param_prev()'s byte-by-byte walk back over the run, which after a hit is pure overhead. */
+static int32_t shorter_end(const search *S, const rnode *nd, int32_t s, int32_t e) {
+    const int32_t last = S->n - 1;
+    if (nd->kind == RADIX_STR && nd->end_ok && last > s && last < e && S->p[last] == '\n') return last;
+    return -1;
+}
+
 /* Frame f now sits at f->pos: find its matching static kid and record any route ending here. */
 static void enter(search *S, frame *base, uint32_t depth) {
     const radix_tree *t = S->t;
@@ -721,7 +787,9 @@ static void enter(search *S, frame *base, uint32_t depth) {
                 S->best_full = r[i].index;
                 S->n_spans = 0;
                 for (d = 0; d <= depth; d++) {
-                    if (t->nodes[base[d].node].kind == RADIX_LIT) continue;
+                    uint32_t kind = t->nodes[base[d].node].kind;
+                    if (kind == RADIX_LIT) continue;
+                    S->span_kind[S->n_spans / 2] = (uint8_t)kind;
                     S->spans[S->n_spans++] = base[d].start;
                     S->spans[S->n_spans++] = base[d].pos;
                 }
@@ -732,10 +800,21 @@ static void enter(search *S, frame *base, uint32_t depth) {
     }
 }
 
-int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t method_bit, uint32_t type_bit,
-                     int32_t *out, size_t out_cap) {
+/* Value of the ASCII digits p[s, e) when there are at most RADIX_INT_VALUE_DIGITS of them, else -1. */
+static int32_t small_int(const uint8_t *p, int32_t s, int32_t e) {
+    int32_t v = 0;
+    if (e - s > RADIX_INT_VALUE_DIGITS) return -1;
+    for (; s < e; s++) v = v * 10 + (int32_t)(p[s] - '0');
+    return v;
+}
+
+/* The search behind both entry points; `fast` selects radix_find()'s output (constant at each call site, so
+ * the compiler specialises it). */
+static int32_t lookup_core(const radix_tree *t, const char *path, size_t len, uint64_t method_bit, uint32_t type_bit,
+                           int32_t *out, size_t out_cap, int fast) {
     frame local_frames[LOCAL_FRAMES];
     int32_t local_spans[LOCAL_SPANS];
+    uint8_t local_kinds[LOCAL_SPANS / 2];
     frame *st = local_frames;
     search S;
     int64_t budget, memo_at;
@@ -755,6 +834,7 @@ int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t
     S.best_full = NO_INDEX;
     S.best_partial = NO_INDEX;
     S.spans = local_spans;
+    S.span_kind = local_kinds;
     S.n_spans = 0;
     S.memo_lo = NULL;
     S.memo_key = NULL;
@@ -771,7 +851,10 @@ int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t
     }
     if (2u * (size_t)t->max_params > LOCAL_SPANS) {
         S.spans = (int32_t *)malloc(2u * (size_t)t->max_params * sizeof(int32_t));
-        if (!S.spans) {
+        S.span_kind = (uint8_t *)malloc((size_t)t->max_params);
+        if (!S.spans || !S.span_kind) {
+            free(S.spans);
+            free(S.span_kind);
             if (heap_frames) free(st);
             return RADIX_E_NOMEM;
         }
@@ -808,7 +891,8 @@ int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t
         if (c < 0) {
             /* every kid explored at this end: a parameter node backtracks to its next shorter end */
             if (nd->kind != RADIX_LIT && nd->min_idx[slot] < S.best_full) {
-                int32_t e = param_prev(nd->kind, S.p, f->start, f->pos, f->aux);
+                int32_t e = nd->no_inner ? shorter_end(&S, nd, f->start, f->pos)
+                                         : param_prev(nd->kind, S.p, f->start, f->pos, f->aux);
                 while (e >= 0 && !admits(t, f->node, S.p, S.n, e)) {
                     if (--budget < 0) goto over_budget;
                     e = param_prev(nd->kind, S.p, f->start, e, f->aux);
@@ -861,7 +945,7 @@ int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t
             e = explore_from(&S, (uint32_t)c, cn->kind, f->pos, e, aux);
             while (e >= 0 && !admits(t, (uint32_t)c, S.p, S.n, e)) {
                 if (--budget < 0) goto over_budget;
-                e = param_prev(cn->kind, S.p, f->pos, e, aux);
+                e = cn->no_inner ? shorter_end(&S, cn, f->pos, e) : param_prev(cn->kind, S.p, f->pos, e, aux);
             }
             if (e >= 0) {
                 frame *g = tail ? f : &st[sp];
@@ -890,6 +974,28 @@ int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t
             n_op++;
         }
         if (full < 0) S.n_spans = 0;
+        if (fast && n_op == 0 && partial < 0) {
+            if (full < 0) {
+                rc = RADIX_NO_MATCH;
+                goto done;
+            }
+            if (3u * (S.n_spans / 2) <= out_cap) {
+                /* the common answer: spans (code points) and int values, three slots per parameter */
+                cp_cursor cur;
+                cp_start(&cur, S.p, S.spans, S.n_spans);
+                for (k = 0; k < S.n_spans; k += 2) {
+                    int32_t s = S.spans[k], e = S.spans[k + 1], value = 0;
+                    if (S.span_kind[k / 2] == RADIX_INT && (value = small_int(S.p, s, e)) < 0) break;
+                    out[3 * (k / 2)] = cp_of(&cur, s);
+                    out[3 * (k / 2) + 1] = cp_of(&cur, e);
+                    out[3 * (k / 2) + 2] = value;
+                }
+                if (k >= S.n_spans) {
+                    rc = full;
+                    goto done;
+                }
+            }
+        }
         need += n_op + S.n_spans;
         if (need > out_cap) {
             if (out_cap >= 1) out[0] = (int32_t)need;
@@ -902,16 +1008,12 @@ int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t
         w = 3 + n_op;
         out[w++] = (int32_t)(S.n_spans / 2);
         {
-            /* byte offsets -> code points; spans are non-decreasing, so one forward pass converts them all */
-            int32_t b = 0, skipped = 0;
-            for (k = 0; k < S.n_spans; k++) {
-                int32_t target = S.spans[k];
-                skipped += count_cont(S.p, b, target);
-                b = target > b ? target : b;
-                out[w++] = target - skipped;
-            }
+            /* spans are non-decreasing (parameters in template order), so one forward pass converts them */
+            cp_cursor cur;
+            cp_start(&cur, S.p, S.spans, S.n_spans);
+            for (k = 0; k < S.n_spans; k++) out[w++] = cp_of(&cur, S.spans[k]);
         }
-        rc = (int32_t)w;
+        rc = fast ? RADIX_MORE : (int32_t)w;
     }
     goto done;
 
@@ -921,6 +1023,19 @@ done:
     free(S.memo_lo);
     free(S.memo_key);
     if (heap_frames) free(st);
-    if (heap_spans) free(S.spans);
+    if (heap_spans) {
+        free(S.spans);
+        free(S.span_kind);
+    }
     return rc;
+}
+
+int32_t radix_lookup(const radix_tree *t, const char *path, size_t len, uint64_t method_bit, uint32_t type_bit,
+                     int32_t *out, size_t out_cap) {
+    return lookup_core(t, path, len, method_bit, type_bit, out, out_cap, 0);
+}
+
+int32_t radix_find(const radix_tree *t, const char *path, size_t len, uint64_t sel, int32_t *out) {
+    const uint32_t type_bit = (uint32_t)(sel & ((1u << RADIX_SEL_TYPE_BITS) - 1u));
+    return lookup_core(t, path, len, sel >> RADIX_SEL_TYPE_BITS, type_bit, out, RADIX_FIND_OUT_INTS, 1);
 }

@@ -52,6 +52,16 @@ extern "C" {
 #define RADIX_E_TOO_LONG (-4)  /* path longer than RADIX_MAX_PATH_BYTES */
 #define RADIX_E_BUDGET (-5)    /* work budget exhausted: answer this lookup another way */
 #define RADIX_E_OUT_SMALL (-6) /* out buffer too small; out[0] holds the size needed (if out_cap >= 1) */
+/* radix_find() only: */
+#define RADIX_NO_MATCH (-7) /* nothing matches: no full, no partial, no opaque candidate; out is not written */
+#define RADIX_MORE (-8)     /* the answer is in out, in radix_lookup()'s layout */
+
+/* radix_find(): capacity of its out buffer (int32 units), and how the selector packs the request.  Results that
+ * do not fit make it return RADIX_E_OUT_SMALL; the caller then asks radix_lookup() with a larger buffer. */
+#define RADIX_FIND_OUT_INTS 64
+#define RADIX_SEL_TYPE_BITS 8 /* sel = method_bit << RADIX_SEL_TYPE_BITS | type_bit (type_bit < 256) */
+/* An int parameter of at most this many digits has its value in the out buffer (always fits an int32). */
+#define RADIX_INT_VALUE_DIGITS 9
 
 typedef struct {
     uint32_t kind;    /* RADIX_LIT .. RADIX_PATH */
@@ -85,6 +95,18 @@ size_t radix_out_size(const radix_tree *tree);
  * byte that is not a UTF-8 continuation byte counts as one).  Returns the count written or a RADIX_E_*. */
 int32_t radix_lookup(const radix_tree *tree, const char *path, size_t len, uint64_t method_bit, uint32_t type_bit,
                      int32_t *out, size_t out_cap);
+
+/* The same search with the common answers made cheap to read (one call from Python costs ~20 ns per argument,
+ * hence the packed selector and the fixed-capacity buffer of RADIX_FIND_OUT_INTS int32):
+ *   >= 0            the full match's index, with no partial below it and no opaque candidate; for parameter i
+ *                   (in template order) out[3i], out[3i+1] = its span in code points and out[3i+2] = its
+ *                   value if it is an int parameter (`[0-9]+`, at most RADIX_INT_VALUE_DIGITS digits), else 0.
+ *                   An int parameter with more digits makes the answer RADIX_MORE instead.
+ *   RADIX_NO_MATCH  no full, no partial, no opaque candidate;
+ *   RADIX_MORE      anything else: out holds [full, partial, n_opaque, opaque..., n_params, spans...] as
+ *                   radix_lookup() writes it;
+ *   RADIX_E_*       as radix_lookup() (RADIX_E_OUT_SMALL: the RADIX_MORE layout does not fit). */
+int32_t radix_find(const radix_tree *tree, const char *path, size_t len, uint64_t sel, int32_t *out);
 
 #ifdef __cplusplus
 }

@@ -147,8 +147,19 @@ def _cases() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter runs (noisier figures)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="interleaved rounds per case (default 15; more = steadier on a busy machine)",
+    )
     args = parser.parse_args()
     rounds, budget = (5, 0.1) if args.quick else (15, 0.3)
+    if args.rounds is not None:
+        if args.rounds < 1:
+            parser.error("--rounds must be at least 1")
+        # keep each round as long as in a default run
+        rounds, budget = args.rounds, budget * args.rounds / rounds
     _cases()
     native_ok = True
     try:

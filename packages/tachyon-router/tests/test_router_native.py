@@ -85,9 +85,55 @@ def expected(
     return full, partial, candidates, spans
 
 
+def find_answer(
+    matcher: _native.Matcher, rows: Sequence[Row], path: str, method_bit: int, type_bit: int
+) -> tuple[int, int, tuple[int, ...], tuple[int, ...]] | None:
+    """``radix_find``'s answer decoded into ``Matcher.lookup``'s shape (None where lookup declines), checking
+    its own encoding on the way: a plain full match as the return value with (start, end, int value) per
+    parameter, RADIX_NO_MATCH for nothing at all, RADIX_MORE with radix_lookup's layout for the rest."""
+    lib = _native.lib
+    data = encode(path)
+    out = _native.ffi.new("int32_t[]", lib.RADIX_FIND_OUT_INTS)
+    found = lib.radix_find(matcher.tree, data, len(data), method_bit << lib.RADIX_SEL_TYPE_BITS | type_bit, out)
+    if found == lib.RADIX_NO_MATCH:
+        return -1, -1, (), ()
+    if found == lib.RADIX_MORE:
+        at = 4 + out[2]
+        answer = out[0], out[1], tuple(out[3 : at - 1]), tuple(out[at : at + 2 * out[at - 1]])
+        # MORE is only for what the return value cannot say
+        assert (
+            answer[1] != -1
+            or answer[2]
+            or any(
+                kind == INT and len(path[s:e]) > lib.RADIX_INT_VALUE_DIGITS
+                for kind, s, e in zip(
+                    [kind for kind, _ in dict((row[0], row[4]) for row in rows)[answer[0]] if kind != LIT],
+                    answer[3][::2],
+                    answer[3][1::2],
+                    strict=True,
+                )
+            )
+        )
+        return answer
+    if found < 0:
+        assert found in (lib.RADIX_E_BUDGET, lib.RADIX_E_TOO_LONG, lib.RADIX_E_OUT_SMALL)
+        return None
+    kinds = [kind for kind, _ in dict((row[0], row[4]) for row in rows)[found] if kind != LIT]
+    spans: list[int] = []
+    for i, kind in enumerate(kinds):
+        start, end, value = out[3 * i], out[3 * i + 1], out[3 * i + 2]
+        spans += [start, end]
+        assert value == (int(path[start:end]) if kind == INT else 0)
+    return found, -1, (), tuple(spans)
+
+
 def check(rows: Sequence[Row], path: str, method_bit: int = 1, type_bit: int = HTTP) -> None:
     matcher = _native.build(entries_of(rows))
-    assert matcher.lookup(path, method_bit, type_bit) == expected(rows, path, method_bit, type_bit)
+    want = expected(rows, path, method_bit, type_bit)
+    assert matcher.lookup(path, method_bit, type_bit) == want
+    found = find_answer(matcher, rows, path, method_bit, type_bit)
+    # radix_find declines (RADIX_E_OUT_SMALL) only what its fixed buffer cannot hold
+    assert found == want or (found is None and 4 + len(want[2]) + len(want[3]) > _native.lib.RADIX_FIND_OUT_INTS)
 
 
 # ------------------------------------------------------------------------------------------ exactness
@@ -166,6 +212,49 @@ def test_opaque_candidates_are_prefix_filtered_and_stop_at_full() -> None:
             check(rows, path, 1, type_bit)
 
 
+@pytest.mark.parametrize(
+    ("tokens", "path"),
+    [
+        ([(LIT, "/i/"), (INT, "")], "/i/999999999"),  # the largest value radix_find converts
+        ([(LIT, "/i/"), (INT, "")], "/i/1000000000"),  # ten digits: the general answer instead
+        ([(LIT, "/i/"), (INT, "")], "/i/000000000000000000042"),
+        ([(LIT, "/é/"), (INT, ""), (LIT, "/"), (STR, "")], "/é/0042/ü\n"),
+        ([(LIT, "/f/"), (FLOAT, ""), (LIT, "/"), (INT, "")], "/f/1.5/7"),
+    ],
+)
+def test_find_converts_short_int_params_and_defers_long_ones(tokens: Template, path: str) -> None:
+    check([(0, HTTP, 0, False, tokens)], path)
+
+
+def test_find_has_a_distinct_answer_for_no_match_at_all() -> None:
+    lib = _native.lib
+    matcher = _native.build(entries_of([(0, HTTP, 1, False, [(LIT, "/a")])]))
+    out = _native.ffi.new("int32_t[]", lib.RADIX_FIND_OUT_INTS)
+    sel = 1 << lib.RADIX_SEL_TYPE_BITS | HTTP
+    assert lib.radix_find(matcher.tree, b"/b", 2, sel, out) == lib.RADIX_NO_MATCH
+    assert lib.radix_find(matcher.tree, b"/a", 2, sel, out) == 0
+    # a method mismatch is a partial, which only the general layout can carry
+    assert lib.radix_find(matcher.tree, b"/a", 2, 2 << lib.RADIX_SEL_TYPE_BITS | HTTP, out) == lib.RADIX_MORE
+    assert list(out[0:4]) == [-1, 0, 0, 0]
+
+
+def test_find_reports_results_larger_than_its_buffer() -> None:
+    lib = _native.lib
+    n = lib.RADIX_FIND_OUT_INTS // 2  # 2 span slots per param in the general layout: cannot fit
+    tokens: list[tuple[int, str]] = []
+    for _ in range(n):
+        tokens += [(LIT, "/"), (STR, "")]
+    rows: list[Row] = [(0, HTTP, 0, False, tokens)]
+    matcher = _native.build(entries_of(rows))
+    path = "/x" * n
+    out = _native.ffi.new("int32_t[]", lib.RADIX_FIND_OUT_INTS)
+    data = path.encode()
+    assert lib.radix_find(matcher.tree, data, len(data), 1 << lib.RADIX_SEL_TYPE_BITS | HTTP, out) == (
+        lib.RADIX_E_OUT_SMALL
+    )
+    assert matcher.lookup(path, 1, HTTP) == expected(rows, path, 1, HTTP)
+
+
 # A strategy for raw token sequences, including shapes the RouteTable never sends to the tree.
 _literals = st.sampled_from(["/", "a", "ab", ".", "-", "/a/", "1", "é", "\n", "x.y", "\udc80", "日"])
 _token = st.one_of(
@@ -211,6 +300,7 @@ def test_any_token_sequence_matches_like_a_regex_scan(
     matcher = _native.build(entries_of(rows))
     for path in paths:
         got = matcher.lookup(path, method_bit, type_bit)
+        assert find_answer(matcher, rows, path, method_bit, type_bit) == got, path
         if got is None:  # only a budget overrun may decline, never a wrong answer
             continue
         assert got == expected(rows, path, method_bit, type_bit), path

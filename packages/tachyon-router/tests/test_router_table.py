@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from typing import Any
@@ -136,6 +137,60 @@ def test_int_param_rejects_non_ascii_digits(router_backend: str) -> None:
     routes = table(router_backend, RouteSpec("/i/{n:int}", None))
     assert routes.lookup("/i/١٢", "GET", HTTP)[0] == -1
     assert routes.lookup("/i/-1", "GET", HTTP)[0] == -1
+
+
+@pytest.mark.parametrize("digits", ["7", "999999999", "1000000000", "0" * 30 + "12", "9" * 40])
+def test_int_params_of_any_length_convert_like_int(router_backend: str, digits: str) -> None:
+    routes = table(router_backend, RouteSpec("/i/{n:int}/{m:int}", None))
+    assert routes.lookup(f"/i/{digits}/{digits}", "GET", HTTP) == (0, -1, (), {"n": int(digits), "m": int(digits)})
+
+
+def test_params_after_non_ascii_literals_and_before_a_final_newline(router_backend: str) -> None:
+    routes = table(router_backend, RouteSpec("/日本/{n:int}/ü/{s}", None), RouteSpec("/é{a}/{b:int}", None))
+    assert routes.lookup("/日本/12/ü/ß\n", "GET", HTTP) == (0, -1, (), {"n": 12, "s": "ß\n"})
+    assert routes.lookup("/éx😀/5\n", "GET", HTTP) == (1, -1, (), {"a": "x😀", "b": 5})
+
+
+def test_more_params_than_the_native_fast_answer_holds(router_backend: str) -> None:
+    template = "".join(f"/{{p{i}:int}}" for i in range(40))
+    routes = table(router_backend, RouteSpec(template, None))
+    path = "".join(f"/{i}" for i in range(40))
+    assert routes.lookup(path, "GET", HTTP) == (0, -1, (), {f"p{i}": i for i in range(40)})
+
+
+def test_a_convertor_that_looks_paths_up_itself_does_not_disturb_the_answer(router_backend: str) -> None:
+    # Conversions run after the tree answered; a nested lookup on the same thread must not clobber the
+    # outer lookup's spans before they are read.
+    inner: list[RouteTable] = []
+
+    class Resolving(Convertor[str]):
+        regex = "[^/]+"
+
+        def convert(self, value: str) -> str:
+            inner[0].lookup("/other/123456/abcdef", "GET", HTTP)
+            return value.upper()
+
+        def to_string(self, value: str) -> str:
+            return value.lower()
+
+    routes = table(
+        router_backend, RouteSpec("/r/{a}/{b}/{c}", None, HTTP, {"a": Resolving(), "b": Resolving(), "c": Resolving()})
+    )
+    inner.append(table(router_backend, RouteSpec("/other/{x}/{y}", None)))
+    assert routes.lookup("/r/x/yy/zzz", "GET", HTTP) == (0, -1, (), {"a": "X", "b": "YY", "c": "ZZZ"})
+
+
+def test_tables_of_either_backend_are_route_tables(router_backend: str) -> None:
+    routes = table(router_backend, RouteSpec("/a/{x}", None))
+    assert isinstance(routes, RouteTable)
+    assert routes.lookup("/a/b", "GET", HTTP) == (0, -1, (), {"x": "b"})
+    assert RouteTable((), backend=router_backend).backend == router_backend
+
+
+def test_tables_are_immutable_so_copies_share_them(router_backend: str) -> None:
+    routes = table(router_backend, RouteSpec("/a/{x:int}", None))
+    assert copy.copy(routes) is routes
+    assert copy.deepcopy({"table": routes})["table"] is routes
 
 
 def test_uuid_hyphens_are_optional_only_at_their_places(router_backend: str) -> None:

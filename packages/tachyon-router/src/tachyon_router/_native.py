@@ -78,6 +78,11 @@ class Matcher:
         #: the largest result a lookup can write, in int32 units
         self.out_size: int = lib.radix_out_size(tree)
 
+    @property
+    def tree(self) -> Any:
+        """The ``radix_tree *`` (cdata), for callers of ``lib.radix_find``; valid while this Matcher lives."""
+        return self._tree
+
     def lookup(self, path: str, method_bit: int, type_bit: int) -> Answer | None:
         """``(full, partial, opaque_candidates, spans)``, or None when the native walk gave up (work budget
         exhausted on a pathological table, or path longer than ``MAX_PATH_BYTES``): the caller then answers

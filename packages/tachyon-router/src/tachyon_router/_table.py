@@ -133,6 +133,14 @@ def _param_builder(plan: tuple[tuple[str, Callable[[str], Any] | None, int], ...
     return builder
 
 
+def _resolve_backend(backend: str | None) -> str:
+    if backend is None:
+        from . import backend as default_backend
+
+        return default_backend
+    return backend
+
+
 def _default_matcher_factory(backend: str) -> Callable[[list[Any]], _Matcher]:
     if backend == "python":
         return _pure.build
@@ -163,11 +171,17 @@ class RouteTable:
         "_has_regex_routes",
     )
 
-    def __init__(self, specs: Sequence[RouteSpec], *, backend: str | None = None) -> None:
-        if backend is None:
-            from . import backend as default_backend
+    def __new__(cls, specs: Sequence[RouteSpec], *, backend: str | None = None) -> RouteTable:
+        # The native backend gets a subclass whose lookup() calls the C tree directly: choosing the class
+        # once here keeps a backend test (and a second Python call) off every lookup.
+        if cls is RouteTable and _resolve_backend(backend) == "native":
+            from ._native_table import NativeRouteTable
 
-            backend = default_backend
+            cls = NativeRouteTable
+        return object.__new__(cls)
+
+    def __init__(self, specs: Sequence[RouteSpec], *, backend: str | None = None) -> None:
+        backend = _resolve_backend(backend)
         build = _default_matcher_factory(backend)
         self._backend = backend
         self._specs = tuple(specs)
@@ -240,6 +254,12 @@ class RouteTable:
         regex = template_regex(template, convertors)
         return _Route(_REGEX, spec.scope_types, methods, template, regex, plan, convertors), None
 
+    def __copy__(self) -> RouteTable:
+        return self  # immutable: a copy may share everything, including the native tree
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RouteTable:
+        return self
+
     @property
     def backend(self) -> str:
         """The matcher backend this table was built with ("native" or "python")."""
@@ -268,7 +288,18 @@ class RouteTable:
                 if raw:
                     return full, partial, candidates, self._params(full, route_path, raw)
                 return full, partial, candidates, {}
-        answer = self._matcher_lookup(route_path, self._bit_get(method, 0), scope_type)
+        return self._finish(
+            self._matcher_lookup(route_path, self._bit_get(method, 0), scope_type), route_path, method, scope_type
+        )
+
+    def _finish(
+        self,
+        answer: tuple[int, int, tuple[int, ...], tuple[int, ...]] | None,
+        route_path: str,
+        method: str,
+        scope_type: int,
+    ) -> Answer:
+        # A matcher answer (None: the tree declined) made into the public answer.
         if answer is None or (answer[2] and self._has_regex_routes):
             full, partial, candidates, raw = self._complete(answer, route_path, method, scope_type)
             if full < 0:

@@ -1,0 +1,159 @@
+"""The RouteTable of the native backend: ``lookup`` calls the C tree itself.
+
+``RouteTable(specs)`` returns this subclass when the native backend is in use. Its ``lookup`` gives the same
+answers as the generic one, but a dynamic path costs one Python frame and one cffi call of ``radix_find``,
+whose return value carries the common answers: the full match's index (params already split into spans and
+int values in the thread's out buffer) or "nothing matches". Everything else (a 405 partial, opaque
+candidates, a declined lookup) takes the generic route through ``_finish``.
+
+Threads: cffi releases the GIL during the call, so each thread has its own out buffer; a parameter reader
+copies what it needs out of the buffer before calling any convertor, so even a convertor that looks a path
+up on the same thread cannot disturb it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from ._native import Matcher
+from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable
+from ._tachyon_router_native import ffi, lib
+from ._template import INT, LIT, STR
+
+__all__ = ["NativeRouteTable"]
+
+_find = lib.radix_find
+_NO_MATCH: Final[int] = lib.RADIX_NO_MATCH
+_MORE: Final[int] = lib.RADIX_MORE
+_OUT_INTS: Final[int] = lib.RADIX_FIND_OUT_INTS
+# The selector is method_bit << _SEL_SHIFT | scope type (the HTTP and WEBSOCKET bits fit below the shift).
+_SEL_SHIFT: Final[int] = lib.RADIX_SEL_TYPE_BITS
+# Slots per parameter in radix_find's out buffer: start, end (code points) and the value of an int parameter.
+_SLOTS: Final = 3
+
+ParamReader = Callable[[str, memoryview], dict[str, Any]]
+
+# Each thread's out buffer for radix_find (a fixed RADIX_FIND_OUT_INTS int32), created on its first lookup.
+_local = threading.local()
+
+
+def _new_buffer() -> tuple[Any, memoryview]:
+    buf = ffi.new("int32_t[]", _OUT_INTS)
+    state = buf, memoryview(ffi.buffer(buf)).cast("i")
+    _local.find = state
+    return state
+
+
+def _general_answer(view: memoryview) -> tuple[int, int, tuple[int, ...], tuple[int, ...]]:
+    """Read radix_lookup's layout ``[full, partial, n_opaque, opaque..., n_params, spans...]``."""
+    at = 4 + view[2]
+    return view[0], view[1], tuple(view[3 : at - 1]), tuple(view[at : at + 2 * view[at - 1]])
+
+
+def _opaque_reader(path: str, out: memoryview) -> dict[str, Any]:
+    # radix_find reports a full match only for entries it matched itself, never for opaque ones.
+    raise RuntimeError(f"the native tree answered an opaque route for {path!r}")
+
+
+def _reader(
+    tokens: Sequence[tuple[int, bytes]], plan: tuple[tuple[str, Callable[[str], Any] | None, int], ...]
+) -> ParamReader:
+    """``(path, out) -> params`` for one tree route, generated once at build time (see ``_param_builder``).
+
+    Shortcuts, each exact for a path this route matched: an int parameter with the built-in ``int`` convert
+    takes the value C parsed (no slice, no ``int()``); the first parameter starts where the literal prefix
+    ends; a ``str`` parameter that ends the template runs to the end of the path (``[^/]+`` is greedy and
+    may keep a final newline, so ``$`` never makes it stop earlier).
+    """
+    kinds = [kind for kind, _ in tokens if kind != LIT]
+    prefix = b""
+    for kind, literal in tokens:
+        if kind != LIT:
+            break
+        prefix += literal
+    first_start = len(prefix.decode("utf-8", "surrogatepass"))
+    ends_with_param = bool(tokens) and tokens[-1][0] != LIT
+    namespace: dict[str, Any] = {}
+    reads: list[str] = []
+    items: list[str] = []
+    for position, (name, convert, _) in enumerate(plan):
+        base = _SLOTS * position
+        if kinds[position] == INT and convert is int:
+            reads.append(f"p{position} = out[{base + 2}]")
+            items.append(f"{name!r}: p{position}")
+            continue
+        if position == 0:
+            start = str(first_start)
+        else:
+            reads.append(f"s{position} = out[{base}]")
+            start = f"s{position}"
+        if position == len(plan) - 1 and ends_with_param and kinds[position] == STR:
+            piece = f"path[{start}:]"
+        else:
+            reads.append(f"e{position} = out[{base + 1}]")
+            piece = f"path[{start}:e{position}]"
+        if convert is not None:
+            namespace[f"convert{position}"] = convert
+            piece = f"convert{position}({piece})"
+        items.append(f"{name!r}: {piece}")
+    body = "".join(f"    {read}\n" for read in reads)
+    exec(f"def read(path, out):\n{body}    return {{{', '.join(items)}}}\n", namespace)
+    reader: ParamReader = namespace["read"]
+    return reader
+
+
+class NativeRouteTable(RouteTable):
+    """A RouteTable on the native tree (see the module docstring); build it through ``RouteTable(...)``."""
+
+    __slots__ = ("_readers", "_sel_gets", "_tree")
+
+    def __init__(self, specs: Sequence[RouteSpec], *, backend: str | None = None) -> None:
+        super().__init__(specs, backend=backend)
+        matcher = self._matcher
+        if not isinstance(matcher, Matcher):
+            raise TypeError(f"NativeRouteTable needs the native matcher, not {type(matcher).__name__}")
+        # The matcher owns the tree (freed with it); the table holds both.
+        self._tree = matcher.tree
+        # The selector of every (method, scope type) is precomputed: a stored int costs less than shifting and
+        # or-ing (and allocating) one per lookup. Indexed by scope type (1 or 2; slot 0 is never read).
+        by_type = [
+            {name: bit << _SEL_SHIFT | scope_type for name, bit in self._method_bits.items()}
+            for scope_type in (HTTP, WEBSOCKET)
+        ]
+        self._sel_gets = (by_type[0].get, by_type[0].get, by_type[1].get)
+        self._readers = tuple(
+            _opaque_reader if opaque else _reader(tokens, route.plan)
+            for route, (_, _, _, opaque, tokens) in zip(self._routes, self._entries, strict=True)
+        )
+
+    def lookup(self, route_path: str, method: str, scope_type: int) -> Answer:
+        """``(full, partial, candidates, params)`` for a request; see the package documentation."""
+        # The hot path, flat on purpose (every attribute read and call is measurable at this scale).
+        if 0 < scope_type < 3:
+            answers = self._static_get(route_path)
+            if answers is not None:
+                full, partial, candidates, raw = answers[self._slot_get(method, 0) + scope_type - 1]
+                if raw:
+                    return full, partial, candidates, self._params(full, route_path, raw)
+                return full, partial, candidates, {}
+            try:
+                data = route_path.encode()
+            except UnicodeEncodeError:  # lone surrogates (undecodable bytes in the request path)
+                data = route_path.encode("utf-8", "surrogatepass")
+            try:
+                buf, out = _local.find
+            except AttributeError:
+                buf, out = _new_buffer()
+            # an unknown method has bit 0: only routes accepting any method can match it
+            found = _find(self._tree, data, len(data), self._sel_gets[scope_type](method, scope_type), buf)
+            if found >= 0:
+                return found, -1, (), self._readers[found](route_path, out)
+            if found == _NO_MATCH:
+                return -1, -1, (), {}
+            if found == _MORE:
+                return self._finish(_general_answer(out), route_path, method, scope_type)
+        # Declined by radix_find (work budget, path length, a result larger than its buffer) or another scope
+        # type: the generic lookup answers, exactly.
+        return RouteTable.lookup(self, route_path, method, scope_type)
