@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,22 @@ async def test_file_exchanges_match_starlette(
     assert normalised(ours) == normalised(theirs)
 
 
+@pytest.mark.parametrize("chunk_size", [1, 7, 4096])
+@pytest.mark.parametrize("range_header", [b"bytes=0-9,50-59,55-70", b"bytes=0-5000,170000-", b"bytes=-3,0-0"])
+@pytest.mark.anyio
+async def test_multi_range_exchanges_with_small_chunks_match_starlette(
+    sample_file: Path, chunk_size: int, range_header: bytes
+) -> None:
+    # Every range must be cut into the same chunk_size messages, whether read in one round trip or streamed.
+    scope: Scope = {"type": "http", "method": "GET", "headers": [(b"range", range_header)], "asgi": {}}
+    ours_class = type("SmallChunks", (responses.FileResponse,), {"chunk_size": chunk_size})
+    theirs_class = type("SmallChunks", (reference.FileResponse,), {"chunk_size": chunk_size})
+    ours = await exchange(ours_class(sample_file), dict(scope))
+    theirs = await exchange(theirs_class(sample_file), dict(scope))
+    assert normalised(ours) == normalised(theirs)
+    assert len(ours) > 3
+
+
 @pytest.mark.parametrize(
     "build",
     [
@@ -244,3 +261,66 @@ async def test_file_exchanges_match_starlette(
 async def test_response_exchanges_match_starlette(build: Any) -> None:
     scope: Scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.4"}}
     assert await exchange(build(responses), dict(scope)) == await exchange(build(reference), dict(scope))
+
+
+# --- construction: body and header block --------------------------------------------------------------------
+
+
+class TachyonLatin1Text(responses.PlainTextResponse):
+    charset = "latin-1"
+
+
+class StarletteLatin1Text(reference.PlainTextResponse):
+    charset = "latin-1"
+
+
+RESPONSE_CLASS_PAIRS = [
+    (responses.Response, reference.Response),
+    (responses.PlainTextResponse, reference.PlainTextResponse),
+    (responses.HTMLResponse, reference.HTMLResponse),
+    (TachyonLatin1Text, StarletteLatin1Text),
+]
+
+response_content = st.one_of(
+    st.none(),
+    st.binary(max_size=1100),
+    st.text(max_size=40),
+    st.binary(max_size=64).map(memoryview),
+    st.lists(st.integers(0, 2**31 - 1), max_size=4).map(lambda items: memoryview(array("i", items))),
+    st.binary(min_size=4, max_size=64).map(lambda raw: memoryview(raw)[::2]),
+)
+
+
+def construction_outcome(response_class: Any, *args: Any) -> tuple[Any, ...]:
+    try:
+        response = response_class(*args)
+    except Exception as exc:  # the exception type is part of the contract
+        return ("error", type(exc).__name__)
+    return ("ok", bytes(response.body), response.raw_headers, response.status_code, response.media_type)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    classes=st.sampled_from(RESPONSE_CLASS_PAIRS),
+    content=response_content,
+    status_code=st.sampled_from([200, 201, 204, 206, 304, 100, 101, 199, 404, 500, 0, -1]),
+    headers=st.none()
+    | st.dictionaries(
+        st.sampled_from(["X-A", "content-length", "Content-Type", "x-b"]),
+        st.text(alphabet="abc 0123456789/;=", max_size=8),
+    ),
+    media_type=st.sampled_from([None, "text/plain", "text/csv; charset=latin-1", "application/json", "TEXT/HTML"]),
+)
+def test_response_construction_matches_starlette(
+    classes: tuple[Any, Any], content: Any, status_code: int, headers: dict[str, str] | None, media_type: str | None
+) -> None:
+    ours, theirs = classes
+    args = (content, status_code, headers, media_type)
+    assert construction_outcome(ours, *args) == construction_outcome(theirs, *args)
+
+
+def test_small_bodies_share_the_prerendered_content_length_pair_and_large_ones_render_it() -> None:
+    for size in (0, 1, 1023, 1024, 70_000):
+        raw = responses.Response(b"x" * size).raw_headers
+        assert raw == [(b"content-length", str(size).encode())]
+        assert raw is not responses.Response(b"x" * size).raw_headers  # every response owns its list

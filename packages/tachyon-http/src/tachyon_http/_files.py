@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterable
 from email.utils import formatdate
 
-__all__ = ["last_modified_and_etag", "range_request", "read_small", "stat_and_read_small"]
+__all__ = ["last_modified_and_etag", "range_request", "read_ranges", "read_small", "stat_and_read_small"]
 
 
 def stat_and_read_small(path: str | os.PathLike[str], limit: int) -> tuple[os.stat_result, bytes | None]:
@@ -29,6 +29,31 @@ def read_small(path: str | os.PathLike[str], offset: int, limit: int) -> bytes |
             return handle.read(limit)
     except OSError:
         return None
+
+
+def read_ranges(
+    path: str | os.PathLike[str], ranges: Iterable[tuple[int, int]], chunk_size: int
+) -> list[list[bytes]] | None:
+    """In a worker thread: the bytes of every ``[start, end)`` range, cut as reads of ``chunk_size`` would cut
+    them; ``None`` when the file cannot be read or is shorter than a range, so that the streaming path runs and
+    fails (after the response has started) exactly as it would have."""
+    spans: list[list[bytes]] = []
+    try:
+        with open(path, "rb") as handle:
+            for start, end in ranges:
+                handle.seek(start)
+                pieces: list[bytes] = []
+                remaining = end - start
+                while remaining > 0:
+                    data = handle.read(min(chunk_size, remaining))
+                    if not data:
+                        return None
+                    remaining -= len(data)
+                    pieces.append(data)
+                spans.append(pieces)
+    except OSError:
+        return None
+    return spans
 
 
 # Last-Modified and ETag header values by (mtime, size): a static file is served many times between changes.

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from gc import get_referents
+from gc import get_referents, is_tracked
 from itertools import compress
 from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "orjson_float_is_exact"]
+__all__ = ["dumps", "loads", "orjson_float_is_exact"]
 
 # The exact output contract (Starlette's JSONResponse.render), built once: json.dumps would build an encoder on
 # every call with these options.
@@ -171,3 +171,88 @@ def dumps(content: Any) -> bytes:
         elif kind in _LEAF_TYPES or (kind is float and _float_is_exact(content)):
             return body
     return _STDLIB_ENCODER.encode(content).encode("utf-8")
+
+
+# --- decoding ---------------------------------------------------------------------------------------------------
+#
+# Starlette decodes request bodies with ``json.loads(body)``. orjson.loads agrees with it on every document both
+# accept, with two exceptions, and rejects (raises) wherever else they differ (checked by the differential tests):
+# NaN/Infinity literals, floats that overflow to infinity, lone surrogates (escaped, or UTF-8 encoded, which
+# ``json.loads`` accepts from bytes through ``surrogatepass``), a UTF-8 BOM, UTF-16/32 bodies, invalid UTF-8,
+# nesting beyond 1024 levels and invalid documents. The two silent differences:
+#
+# - an integer literal outside orjson's range (-2**63 .. 2**64-1) comes back as a rounded float, where the
+#   standard library keeps it exact;
+# - the standard library parses nested containers recursively and raises RecursionError once the nesting and the
+#   caller's stack together reach the recursion limit (about 1000 on Python 3.11, so some depth below 1000),
+#   where orjson accepts up to 1024 levels.
+#
+# So orjson runs first; the standard library decides -- returning Starlette's value or raising Starlette's
+# exception -- when orjson raises, when the body may hold an integer orjson would round, or when the document is
+# nested deeper than _SHALLOW_DEPTH.
+
+# The shortest integer outside orjson's range has 19 digits (9223372036854775808 == 2**63, negated); every literal
+# with fewer digits is exact in orjson. JSON forbids leading zeros, so a shorter run cannot have a longer value.
+_MIN_INEXACT_DIGITS = 19
+_LONG_DIGIT_RUN = b"0" * _MIN_INEXACT_DIGITS
+
+# Documents nested at most this deep are left to orjson: the standard library could only fail on them when the
+# caller's own stack is already within this many frames of the recursion limit. Real payloads nest a few levels;
+# deeper ones take the standard parser, which then fails (or not) exactly where Starlette's call would.
+_SHALLOW_DEPTH = 64
+
+# One translation of the body answers both questions for a short body: every digit becomes "0" (a run of
+# _MIN_INEXACT_DIGITS digits becomes a run of zeros, found by a plain substring search), both opening brackets
+# become "[" (every container opens with one, so their count bounds the nesting), everything else a space.
+# translate + find + count cost about 1 ns per byte, a fraction of orjson's parse; a regular expression for the
+# digit run costs more than the parse itself.
+_SKELETON = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x5B if byte in (0x5B, 0x7B) else 0x20 for byte in range(256))
+# Up to this size a body's brackets are counted; a longer one has its decoded value walked instead (the count
+# costs per byte, the walk per container, and long bodies exceed _SHALLOW_DEPTH brackets anyway).
+_BRACKET_COUNT_MAX_BYTES = 16 * 1024
+
+_orjson_loads = orjson.loads
+_orjson_error = orjson.JSONDecodeError
+
+
+def _nests_deeper_than_shallow(value: Any) -> bool:
+    """Whether ``value`` may nest more than _SHALLOW_DEPTH containers deep (true when unsure).
+
+    Walks one nesting level at a time with C-level calls. Only GC-tracked objects can hold containers: lists
+    always are, a dict only once a container was put in it, leaves never are. So a level of flat dicts (the usual
+    wide array of records) ends the walk without visiting their values.
+    """
+    level: Any = (value,)
+    for _ in range(_SHALLOW_DEPTH):
+        containers = list(filter(is_tracked, level))
+        if not containers:
+            return False
+        try:
+            level = get_referents(*containers)
+        except Exception:  # an audit hook may forbid gc introspection ("gc.get_referents"): use the stdlib
+            return True
+    return True
+
+
+def loads(body: bytes) -> Any:
+    """Decode a request body exactly as ``json.loads(body)`` does: same value, same exception."""
+    if type(body) is not bytes:
+        # A body replaced by middleware may be a str, bytearray or memoryview: orjson accepts a memoryview that
+        # json.loads rejects, and these are rare enough not to need a fast path.
+        return json.loads(body)
+    try:
+        value = _orjson_loads(body)
+    except _orjson_error:
+        pass  # the standard library raises (or accepts), outside this handler so no chained context shows
+    else:
+        size = len(body)
+        if size < _MIN_INEXACT_DIGITS:
+            return value  # too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
+        skeleton = body.translate(_SKELETON)
+        # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
+        if _LONG_DIGIT_RUN not in skeleton and (
+            (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") <= _SHALLOW_DEPTH)
+            or not _nests_deeper_than_shallow(value)
+        ):
+            return value
+    return json.loads(body)

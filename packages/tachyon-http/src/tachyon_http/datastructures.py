@@ -659,6 +659,24 @@ def _header_name(key: str) -> bytes:
     return key.lower().encode("latin-1")
 
 
+# Lookup keys already lowered and encoded: applications read the same few header names on every request, and a dict
+# hit (~25 ns) replaces ``lower().encode()`` (~100 ns). Bounded because a key may come from request data.
+_MAX_CACHED_HEADER_NAMES = 512
+_header_names: dict[str, bytes] = {}
+
+
+def _lookup_name(key: str) -> bytes:
+    """``_header_name(key)``, cached; a key that is not a str raises what ``key.lower()`` raises, as in Starlette."""
+    try:
+        return _header_names[key]
+    except (KeyError, TypeError):  # TypeError: an unhashable key, which lower() will reject below
+        pass
+    name = key.lower().encode("latin-1")
+    if type(key) is str and len(_header_names) < _MAX_CACHED_HEADER_NAMES:
+        _header_names[key] = name
+    return name
+
+
 def _latin1(raw: bytes) -> str:
     return raw.decode("latin-1")
 
@@ -713,11 +731,14 @@ class Headers(Mapping[str, str]):
         return [(_latin1(name), _latin1(raw)) for name, raw in self._list]
 
     def getlist(self, key: str) -> list[str]:
-        wanted = _header_name(key)
+        wanted = _lookup_name(key)
         return [_latin1(raw) for name, raw in self._list if name == wanted]
 
     def get(self, key: str, default: Any = None) -> Any:
-        wanted = _header_name(key)
+        try:  # the name cache probed inline: lookups run on nearly every request
+            wanted = _header_names[key]
+        except (KeyError, TypeError):
+            wanted = _lookup_name(key)
         for name, raw in self._list:
             if name == wanted:
                 return _latin1(raw)
@@ -727,14 +748,20 @@ class Headers(Mapping[str, str]):
         return MutableHeaders(raw=self._list.copy())
 
     def __getitem__(self, key: str) -> str:
-        wanted = _header_name(key)
+        try:  # the name cache probed inline: lookups run on nearly every request
+            wanted = _header_names[key]
+        except (KeyError, TypeError):
+            wanted = _lookup_name(key)
         for name, raw in self._list:
             if name == wanted:
                 return _latin1(raw)
         raise KeyError(key)
 
     def __contains__(self, key: Any) -> bool:
-        wanted = _header_name(key)
+        try:  # the name cache probed inline: lookups run on nearly every request
+            wanted = _header_names[key]
+        except (KeyError, TypeError):
+            wanted = _lookup_name(key)
         return any(name == wanted for name, _ in self._list)
 
     def __iter__(self) -> Iterator[Any]:

@@ -6,7 +6,8 @@ access and cached, so a handler that looks at none of it pays nothing for it.
 
 from __future__ import annotations
 
-import json
+# `json` stays in this module's namespace as in Starlette's (code reaches `starlette.requests.json`).
+import json  # noqa: F401
 import re
 import sys
 from collections.abc import AsyncGenerator, Iterator, Mapping
@@ -14,8 +15,8 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, cast
 
 import anyio
-import orjson
 
+from tachyon_http._json import loads as _json_loads
 from tachyon_http._utils import AwaitableOrContextManager, AwaitableOrContextManagerWrapper
 from tachyon_http.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from tachyon_http.exceptions import HTTPException
@@ -101,6 +102,8 @@ class ClientDisconnect(Exception):
     """The client went away before the request body was read completely."""
 
 
+_new_object = object.__new__
+
 StateT = TypeVar("StateT", bound=Mapping[str, Any] | State, default=State)
 _CONNECTION_TYPES = ("http", "websocket")
 
@@ -166,7 +169,15 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
     def headers(self) -> Headers:
         headers = self._headers
         if headers is None:
-            headers = self._headers = Headers(scope=self.scope)
+            raw = self.scope["headers"]
+            if type(raw) is list:
+                # What Headers(scope=...) does for a list (a read-only view over it, no copy), without the
+                # keyword-argument dispatch of __init__: this runs on most requests.
+                headers = _new_object(Headers)
+                headers._list = raw
+            else:
+                headers = Headers(scope=self.scope)
+            self._headers = headers
         return headers
 
     @property
@@ -249,9 +260,6 @@ async def empty_send(message: Message) -> NoReturn:
 
 
 _MISSING: Any = object()
-# 19 digits in a row may be an integer outside orjson's 64-bit range (a false positive, e.g. inside a string,
-# only costs the slower standard parser).
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 _FORM_URLENCODED = b"application/x-www-form-urlencoded"
 _FORM_MULTIPART = b"multipart/form-data"
 
@@ -297,45 +305,57 @@ class Request(HTTPConnection[StateT]):
             while not self._stream_consumed:
                 message = await receive()
                 kind = message["type"]
-                if kind == "http.disconnect":
+                if kind == "http.request":  # tested first: all but the last message of a request are bodies
+                    if not message.get("more_body", False):
+                        self._stream_consumed = True
+                    chunk = message.get("body", b"")
+                    if chunk:
+                        yield chunk
+                elif kind == "http.disconnect":
                     self._is_disconnected = True
                     raise ClientDisconnect()
-                if kind != "http.request":
-                    continue
-                if not message.get("more_body", False):
-                    self._stream_consumed = True
-                chunk = message.get("body", b"")
-                if chunk:
-                    yield chunk
         yield b""
 
     async def body(self) -> bytes:
-        try:
-            return self._body
-        except AttributeError:
-            pass
-        async with aclosing(self.stream()) as chunks:
-            received = [chunk async for chunk in chunks]
-        self._body = body = b"".join(received)
+        # getattr with a default, not try/except: a miss (every first call) then raises no AttributeError, whose
+        # creation would cost more than reading a small body.
+        cached: bytes = getattr(self, "_body", _MISSING)
+        if cached is not _MISSING:
+            return cached
+        if type(self).stream is not _stream_of_request:
+            # A subclass that reshapes the stream must see its stream() used, as Starlette's body() does.
+            async with aclosing(self.stream()) as chunks:
+                received = [chunk async for chunk in chunks]
+            self._body = body = b"".join(received)
+            return body
+        # stream()'s loop without the async generator (its creation, one resumption per chunk and the aclosing
+        # context cost more than receiving a small body): same messages read, same flags set, same errors.
+        if self._stream_consumed:
+            raise RuntimeError("Stream consumed")
+        receive = self._receive
+        pieces: list[bytes] = []
+        # The flag ends the loop, as in stream(): a stream() running alongside may read the last message.
+        while not self._stream_consumed:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    pieces.append(chunk)
+                if not message.get("more_body", False):
+                    self._stream_consumed = True
+            elif kind == "http.disconnect":
+                self._is_disconnected = True
+                raise ClientDisconnect()
+        # One exact-bytes piece is returned as it is by join (no copy of a large single-message body).
+        self._body = body = b"".join(pieces)
         return body
 
     async def json(self) -> Any:
-        try:
-            return self._json
-        except AttributeError:
-            pass
-        body = await self.body()
-        if _LONG_DIGIT_RUN.search(body) is not None:
-            # orjson turns integers beyond 64 bits into floats; the standard library keeps them exact.
-            value = json.loads(body)
-        else:
-            try:
-                value = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                # orjson is stricter than the standard library (NaN/Infinity, lone surrogates, UTF-16/32
-                # bodies, a BOM). The standard parser either accepts those like Starlette does, or raises
-                # Starlette's exact json.JSONDecodeError.
-                value = json.loads(body)
+        cached = getattr(self, "_json", _MISSING)
+        if cached is not _MISSING:
+            return cached
+        value = _json_loads(await self.body())
         self._json = value
         return value
 
@@ -416,3 +436,6 @@ class Request(HTTPConnection[StateT]):
             return
         links = [value.encode("latin-1") for value in (link, *additional_links)]
         await self._send({"type": "http.response.early_hint", "links": links})
+
+
+_stream_of_request = Request.stream

@@ -27,7 +27,7 @@ import anyio.to_thread
 
 from tachyon_http import _json
 from tachyon_http._cookies import set_cookie_header
-from tachyon_http._files import last_modified_and_etag, range_request, read_small, stat_and_read_small
+from tachyon_http._files import last_modified_and_etag, range_request, read_ranges, read_small, stat_and_read_small
 from tachyon_http._ranges import (
     MalformedRangeHeader,
     RangeNotSatisfiable,
@@ -65,16 +65,23 @@ _CONTENT_TYPE = b"content-type"
 # CR, LF and NUL as byte values: ``int in bytes`` is a plain memchr, ``bytes in bytes`` a much slower buffer search.
 _CR, _LF, _NUL = 13, 10, 0
 
-# Content-Type header pairs by (media type, charset). Applications use a handful of media types; the bound only
+# Content-Type header pairs by charset and media type. Applications use a handful of media types; the bound only
 # guards against one built from request data.
 _MAX_CACHED_CONTENT_TYPES = 256
-_content_type_cache: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+# Keyed by charset, then media type: two lookups with str keys (hashes cached on the strings) are cheaper than
+# building and hashing a (media type, charset) tuple on every response.
+_content_type_cache: dict[str, dict[str, tuple[bytes, bytes]]] = {}
+_cached_content_types = 0
+_NO_CONTENT_TYPES: dict[str, tuple[bytes, bytes]] = {}
 
 
 # Content-Length values of small bodies, rendered once: indexing costs ~20 ns where ``b"%d" % n`` costs ~140 ns, and
 # every response renders one. Most API bodies are below the bound; the table holds ~50 KB.
 _PRERENDERED_LENGTHS = 1024
 _LENGTH_BYTES = tuple(b"%d" % n for n in range(_PRERENDERED_LENGTHS))
+# The whole Content-Length pair for those sizes: header pairs are immutable tuples, so one shared pair per size
+# saves building a tuple per response (~100 KB in all).
+_LENGTH_HEADERS = tuple((_CONTENT_LENGTH, value) for value in _LENGTH_BYTES)
 
 
 def _check_header_bytes(name: bytes, value: bytes) -> None:
@@ -93,16 +100,17 @@ def _refuse_header(name: bytes, value: bytes) -> None:
 
 
 def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
-    key = (media_type, charset)
-    header = _content_type_cache.get(key)
+    global _cached_content_types
+    header = _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media_type)
     if header is None:
         value = media_type
         if value.startswith("text/") and "charset=" not in value.lower():
             value += "; charset=" + charset
         header = (_CONTENT_TYPE, value.encode("latin-1"))
         _check_header_bytes(*header)
-        if len(_content_type_cache) < _MAX_CACHED_CONTENT_TYPES:
-            _content_type_cache[key] = header
+        if _cached_content_types < _MAX_CACHED_CONTENT_TYPES:
+            _content_type_cache.setdefault(charset, {})[media_type] = header
+            _cached_content_types += 1
     return header
 
 
@@ -117,14 +125,18 @@ def _default_headers(
     body: bytes | memoryview | None, status_code: int, media_type: str | None, charset: str
 ) -> list[tuple[bytes, bytes]]:
     """What ``init_headers(None)`` builds: Content-Length (unless the status has no body), then Content-Type."""
-    if body is not None and status_code >= 200 and status_code != 204 and status_code != 304:
+    # 200 first: it settles the status test with one comparison for most responses.
+    if body is not None and (status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304)):
         size = len(body)
-        raw = [(_CONTENT_LENGTH, _LENGTH_BYTES[size] if size < _PRERENDERED_LENGTHS else b"%d" % size)]
+        raw = [_LENGTH_HEADERS[size] if size < _PRERENDERED_LENGTHS else (_CONTENT_LENGTH, b"%d" % size)]
     else:
         raw = []
     if media_type is not None:
         # The cache probe inlined: this runs for every response.
-        raw.append(_content_type_cache.get((media_type, charset)) or _content_type_header(media_type, charset))
+        raw.append(
+            _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media_type)
+            or _content_type_header(media_type, charset)
+        )
     return raw
 
 
@@ -201,15 +213,34 @@ class Response:
         self.background = background
         cls = type(self)
         if headers is None and cls.init_headers is _init_headers_of_response:
-            # The common case, with init_headers() (and for bytes/str, render()) inlined: same body, same headers.
-            content_type = type(content)
-            if content_type is bytes and cls.render is _render_of_response:
-                body = content
-            elif content_type is str and cls.render is _render_of_response:
-                body = content.encode(self.charset)
-            else:
-                body = self.render(content)
-            self.body = body
+            if cls.render is _render_of_response:
+                # The common case, with render() and init_headers() inlined: same body, same header list.
+                kind = type(content)
+                if kind is bytes:
+                    body: bytes | memoryview = content
+                elif kind is str:
+                    body = content.encode(self.charset)
+                else:
+                    body = self.render(content)
+                self.body = body
+                # 200 first: it settles the "status has a body" test with one comparison for most responses.
+                if status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304):
+                    size = len(body)
+                    raw = [_LENGTH_HEADERS[size] if size < _PRERENDERED_LENGTHS else (_CONTENT_LENGTH, b"%d" % size)]
+                else:
+                    raw = []
+                media = self.media_type
+                if media is not None:
+                    charset = self.charset
+                    raw.append(
+                        _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media)
+                        or _content_type_header(media, charset)
+                    )
+                self.raw_headers = raw
+                return
+            # A subclass with its own render() (JSONResponse's subclasses, HTMLResponse-like classes with custom
+            # encoders): only init_headers() is inlined.
+            self.body = body = self.render(content)
             self.raw_headers = _default_headers(body, status_code, self.media_type, self.charset)
             return
         self.body = self.render(content)
@@ -498,6 +529,9 @@ def _chunk(data: bytes, more: bool) -> Message:
 _READ_BATCH_BYTES = 256 * 1024
 # Ranges are honoured for these methods only (RFC 9110 §14.2); other methods get the whole representation.
 _RANGE_METHODS = ("GET", "HEAD")
+# A multi-range body whose ranges add up to at most this many bytes is read in one worker-thread round trip (open,
+# every seek and read, close) instead of one per operation; larger ones stream.
+_MULTI_RANGE_PREFETCH_BYTES = 256 * 1024
 # 13 random bytes for a multipart boundary: about the entropy of the boundaries browsers generate.
 _BOUNDARY_BYTES = 13
 
@@ -734,6 +768,17 @@ class FileResponse(Response):
             await send(_chunk(b"", False))
             return
         size = self.chunk_size
+        if sum(end - first for first, end in ranges) <= _MULTI_RANGE_PREFETCH_BYTES:
+            spans = await anyio.to_thread.run_sync(read_ranges, self.path, ranges, size)
+            if spans is not None:
+                # The same messages the streaming loop below sends, from bytes already in memory.
+                for (first, end), pieces in zip(ranges, spans, strict=True):
+                    await send(_chunk(part_header(first, end), True))
+                    for piece in pieces:
+                        await send(_chunk(piece, True))
+                    await send(_chunk(b"\r\n", True))
+                await send(_chunk(b"--%s--" % boundary.encode("latin-1"), False))
+                return
         async with self._open_file() as handle:
             for first, end in ranges:
                 await send(_chunk(part_header(first, end), True))

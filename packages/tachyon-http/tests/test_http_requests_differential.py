@@ -1,0 +1,150 @@
+"""Property tests: Tachyon's Request against the real Starlette 1.10.0 (installed in the dev environment).
+
+Random sequences of ASGI receive messages (body chunks, empty chunks, unknown message types, disconnects) and
+random header lists must give the same body, the same flags, the same header lookups and the same exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+import starlette.requests as reference
+from hypothesis import given, settings, strategies as st
+from tachyon_http import requests
+from tachyon_http.types import Message, Scope
+
+
+def http_scope(headers: list[tuple[bytes, bytes]] | None = None) -> Scope:
+    return {"type": "http", "method": "POST", "path": "/", "query_string": b"", "headers": headers or []}
+
+
+receive_message = st.one_of(
+    st.builds(
+        lambda body, more: {"type": "http.request", "body": body, "more_body": more},
+        st.binary(max_size=8),
+        st.booleans(),
+    ),
+    st.just({"type": "http.request"}),  # no body, no more_body: the end of an empty body
+    st.binary(max_size=4).map(lambda body: {"type": "http.request", "body": body}),
+    st.just({"type": "http.disconnect"}),
+    st.just({"type": "lifespan.startup"}),  # ignored by both
+)
+
+
+def body_outcome(request_module: Any, messages: list[Message], reads: int) -> list[Any]:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if not pending:
+            raise LookupError("no more messages")  # stands for a receive channel that fails
+        return pending.pop(0)
+
+    request = request_module.Request(http_scope(), receive)
+    seen: list[Any] = []
+
+    async def run() -> None:
+        for _ in range(reads):
+            try:
+                seen.append(("body", await request.body()))
+            except Exception as exc:  # the exception type is part of the contract
+                seen.append(("error", type(exc).__name__, str(exc)))
+        seen.append(("flags", request._stream_consumed, request._is_disconnected, len(pending)))
+
+    anyio.run(run)
+    return seen
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(receive_message, max_size=6), st.integers(1, 2))
+def test_body_matches_starlette_for_any_message_sequence(messages: list[Message], reads: int) -> None:
+    assert body_outcome(requests, messages, reads) == body_outcome(reference, messages, reads)
+
+
+def stream_outcome(request_module: Any, messages: list[Message]) -> list[Any]:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if not pending:
+            raise LookupError("no more messages")
+        return pending.pop(0)
+
+    request = request_module.Request(http_scope(), receive)
+    seen: list[Any] = []
+
+    async def run() -> None:
+        for _ in range(2):  # a second pass replays nothing: it must fail the same way
+            try:
+                async for chunk in request.stream():
+                    seen.append(chunk)
+            except Exception as exc:  # the exception type is part of the contract
+                seen.append(("error", type(exc).__name__, str(exc)))
+        seen.append(("flags", request._stream_consumed, request._is_disconnected, len(pending)))
+
+    anyio.run(run)
+    return seen
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(receive_message, max_size=6))
+def test_stream_matches_starlette_for_any_message_sequence(messages: list[Message]) -> None:
+    assert stream_outcome(requests, messages) == stream_outcome(reference, messages)
+
+
+def test_body_uses_a_subclass_stream_override() -> None:
+    class Shouting(requests.Request):
+        async def stream(self) -> Any:
+            async for chunk in super().stream():
+                yield chunk.upper()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"quiet", "more_body": False}
+
+    assert anyio.run(Shouting(http_scope(), receive).body) == b"QUIET"
+
+
+def test_a_single_message_body_is_the_message_bytes() -> None:
+    chunk = b"x" * 100_000
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": chunk, "more_body": False}
+
+    assert anyio.run(requests.Request(http_scope(), receive).body) is chunk
+
+
+header_name = st.sampled_from([b"host", b"x", b"X", b"content-type", b"x-a", b"cookie", b"\xe9"])
+header_key = st.sampled_from(["host", "X", "x", "Content-Type", "x-a", "missing", "\xe9", "é"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(header_name, st.binary(max_size=4)), max_size=8), header_key)
+def test_header_lookups_match_starlette(raw: list[tuple[bytes, bytes]], key: str) -> None:
+    def lookups(module: Any) -> tuple[Any, ...]:
+        headers = module.Request(http_scope(list(raw))).headers
+        try:
+            item: Any = headers[key]
+        except KeyError:
+            item = KeyError
+        return item, headers.get(key), headers.getlist(key), key in headers, headers.raw, list(headers.items())
+
+    assert lookups(requests) == lookups(reference)
+
+
+@pytest.mark.parametrize("key", [b"x", 1, None, ["x"]])
+def test_header_lookups_with_non_str_keys_fail_like_starlette(key: Any) -> None:
+    def failure(module: Any) -> tuple[str, str] | None:
+        try:
+            module.Request(http_scope([(b"x", b"1")])).headers[key]
+        except Exception as exc:  # the exception type is part of the contract
+            return type(exc).__name__, str(exc)
+        return None
+
+    assert failure(requests) == failure(reference) is not None
+
+
+def test_headers_of_a_tuple_scope_list_are_stored_back_as_a_list() -> None:
+    scope = http_scope()
+    scope["headers"] = ((b"a", b"1"),)
+    assert requests.Request(scope).headers["a"] == "1"
+    assert scope["headers"] == [(b"a", b"1")]
