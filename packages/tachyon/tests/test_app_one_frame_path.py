@@ -17,6 +17,7 @@ from tachyon.requests import Request
 from tachyon.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from tachyon.routing import Route
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
+from tachyon_router.convertors import Convertor, register_url_convertor
 
 pytestmark = pytest.mark.anyio
 
@@ -78,8 +79,22 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"server error: {type(exc).__name__}", status_code=500)
 
 
+class ExplodingConvertor(Convertor[str]):
+    regex = "[a-z]+"
+
+    def convert(self, value: str) -> str:
+        raise Boom(f"cannot convert {value}")
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("explode", ExplodingConvertor())
+
 ROUTES = [
     Route("/ok/{id:int}", ok),
+    Route("/convert/{v:explode}", ok),
+    Route("/methods/{id:int}", ok, methods=["PUT", "PATCH"]),
     Route("/raises", raises),
     Route("/http", raises_http),
     Route("/stream", streams_then_fails),
@@ -94,6 +109,7 @@ HANDLER_SETS: dict[str, dict[Any, Callable[..., Any]]] = {
     "status handler": {418: boom_handler},
     "404 handler": {404: boom_handler},
     "404 handler fails": {404: failing_handler},
+    "405 handler": {405: boom_handler},
 }
 
 
@@ -132,7 +148,10 @@ def layered_app(handlers: dict[Any, Any]) -> Tachyon:
 
 
 @pytest.mark.parametrize("handlers", list(HANDLER_SETS), ids=list(HANDLER_SETS))
-@pytest.mark.parametrize("path", ["/ok/7", "/ok/7/", "/raises", "/http", "/stream", "/asgi", "/missing"])
+@pytest.mark.parametrize(
+    "path",
+    ["/ok/7", "/ok/7/", "/raises", "/http", "/stream", "/asgi", "/missing", "/convert/abc", "/methods/3", "/ok/x"],
+)
 @pytest.mark.parametrize("fail_on", [None, "http.response.start", "http.response.body"])
 async def test_answers_like_the_layered_stack(
     asgi: types.SimpleNamespace, handlers: str, path: str, fail_on: str | None

@@ -166,7 +166,12 @@ class Tachyon:
                 and router_stack is router.middleware_stack
             ):
                 scope[HANDLERS_SCOPE_KEY] = tables = handlers._tables
-                direct, target = router.resolve_direct(scope, handlers)
+                try:
+                    direct, target = router.resolve_direct(scope, handlers)
+                except Exception as exc:
+                    # Raised while matching (a convertor, a route's matches()): inside Router.app, before any send.
+                    await _answer_failure(exc, None, scope, receive, _StartTracker(send), errors, tables)
+                    return
                 if direct == DIRECT_ENDPOINT:
                     call = target
                     # A plain route's request_response() app, inlined too: no send wrapper is needed while the

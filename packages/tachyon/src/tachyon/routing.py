@@ -941,14 +941,20 @@ class Router:
                     outer = scope.get("path_params")
                     scope["path_params"] = _merge_params(scope, params) if outer else params
                     return DIRECT_ENDPOINT, endpoint[1]
-            elif (
-                answer[1] < 0
-                and getattr(self.default, "__func__", None) is Router.not_found
-                and not (
-                    self.redirect_slashes
-                    and route_path != "/"
-                    and self._slash_redirect(compiled, scope, route_path, method) is not None
-                )
+            elif answer[1] >= 0:
+                # A method mismatch on a plain Route: the 405 its _handle_answering() would send through `errors`.
+                partial = answer[1]
+                route = compiled.routes[partial]
+                allowed = route.methods
+                if compiled.kinds[partial] == _ROUTE and allowed and method not in allowed:
+                    not_allowed = errors.answer_router_error(405, {"Allow": ", ".join(allowed)})
+                    if not_allowed is not None:
+                        self._enter_partial(route, _ROUTE, scope)
+                        return DIRECT_ANSWER, not_allowed
+            elif getattr(self.default, "__func__", None) is Router.not_found and not (
+                self.redirect_slashes
+                and route_path != "/"
+                and self._slash_redirect(compiled, scope, route_path, method) is not None
             ):
                 # What app() does for a miss below `errors`, short of sending.
                 not_found = errors.answer_router_error(404)
@@ -1039,22 +1045,14 @@ class Router:
             return
         if partial >= 0:
             # Method mismatch: the route's handle() answers 405 with its own Allow header.
-            # The table converts params for full matches only; 405s are rare enough to ask the route.
             route = compiled.routes[partial]
             kind = compiled.kinds[partial]
-            if kind == _ROUTE and not route.param_convertors:
-                # What Route.matches() returns for a template without params (the table saw its regex match):
-                # skips a regex match and a conversion pass.
-                changes = {"endpoint": route.endpoint, "path_params": _merge_params(scope, {})}
-            else:
-                changes = route.matches(scope)[1]
             if errors is not None and kind == _ROUTE:
                 # What _enter() does, with the 405 answered through `errors` when it may be.
-                scope["route"] = route
-                scope.update(changes)
+                self._enter_partial(route, kind, scope)
                 await route._handle_answering(scope, receive, send, errors)
             else:
-                await _enter(route, changes, scope, receive, send)
+                await _enter(route, self._partial_changes(route, kind, scope), scope, receive, send)
             return
 
         if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/":
@@ -1095,6 +1093,22 @@ class Router:
             scope["endpoint"] = route.endpoint
             scope["path_params"] = _merge_params(scope, params)
             await route.handle(scope, receive, send)
+
+    @staticmethod
+    def _partial_changes(route: Any, kind: int, scope: Scope) -> Scope:
+        """The scope changes ``route.matches()`` returns with a PARTIAL match the table found.
+
+        The table converts params for full matches only; 405s are rare enough to ask the route, except for a
+        plain Route without params, whose answer is known (the table saw its regex match).
+        """
+        if kind == _ROUTE and not route.param_convertors:
+            return {"endpoint": route.endpoint, "path_params": _merge_params(scope, {})}
+        changes: Scope = route.matches(scope)[1]
+        return changes
+
+    def _enter_partial(self, route: Any, kind: int, scope: Scope) -> None:
+        scope["route"] = route
+        scope.update(self._partial_changes(route, kind, scope))
 
     def _slash_redirect(self, compiled: _Compiled, scope: Scope, route_path: str, method: str) -> Scope | None:
         """The scope to redirect to when a route matches the other slash form of the path (Starlette rule)."""
