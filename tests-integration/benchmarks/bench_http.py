@@ -1,6 +1,6 @@
 """Over-HTTP benchmark: each app served by uvicorn (uvloop, httptools, one worker) on 127.0.0.1, loaded by
-wrk for a bounded duration; requests/s and p99 latency, interleaved rounds, median reported; server RSS
-after the run.
+wrk for a bounded duration; requests/s, p99 latency and the server's CPU time per request, interleaved rounds,
+median reported; server RSS after the warm-up and after the run.
 
     python tests-integration/benchmarks/bench_http.py [--duration 3] [--rounds 3] [--connections 64] [-k S]
 
@@ -96,7 +96,10 @@ def lua_script(scenario: Scenario, workdir: Path) -> Path | None:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(wrk: str, url: str, duration: float, connections: int, script: Path | None) -> tuple[float, float, int]:
+def run_wrk(
+    wrk: str, url: str, duration: float, connections: int, script: Path | None
+) -> tuple[float, float, int, int]:
+    """``(requests/s, p99 ms, non-2xx/3xx responses, requests completed)`` of one wrk run."""
     # wrk parses whole time units only ("-d1.0s" is a usage error): round to seconds, at least one.
     cmd = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url]
     if script:
@@ -105,7 +108,16 @@ def run_wrk(wrk: str, url: str, duration: float, connections: int, script: Path 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99_value, p99_unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, float(p99_value) * _UNITS[p99_unit], int(non_2xx.group(1)) if non_2xx else 0
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, float(p99_value) * _UNITS[p99_unit], int(non_2xx.group(1)) if non_2xx else 0, total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used. Unlike requests/s it does not count the time the server
+    waited for a core, so it stays steady on a busy machine; with the server saturated (one worker, wrk on the
+    other core) requests/s is about the inverse of CPU time per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -135,15 +147,16 @@ def main() -> None:
             wait_ready(port, proc)
             servers[framework] = (proc, port)
         scripts = {s.name: lua_script(s, Path(tmp)) for s in scenarios}
-        samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        samples: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for scenario in scenarios:  # warm-up and a correctness check of every status code
             for framework, (_, port) in servers.items():
                 url = f"http://127.0.0.1:{port}{scenario.path}" + (
                     f"?{scenario.query_string.decode()}" if scenario.query_string else ""
                 )
-                _, _, bad = run_wrk(wrk, url, 1.0, 4, scripts[scenario.name])
+                _, _, bad, _ = run_wrk(wrk, url, 1.0, 4, scripts[scenario.name])
                 if bad and scenario.expected_status < 300:
                     raise SystemExit(f"{framework} answered {scenario.name!r} with {bad} non-2xx responses")
+        rss_warm = {framework: rss_mib(proc.pid) for framework, (proc, _) in servers.items()}
         for r in range(args.rounds):
             for scenario in scenarios:
                 order = list(servers)[r % 3 :] + list(servers)[: r % 3]
@@ -152,8 +165,11 @@ def main() -> None:
                     url = f"http://127.0.0.1:{port}{scenario.path}" + (
                         f"?{scenario.query_string.decode()}" if scenario.query_string else ""
                     )
-                    rps, p99, _ = run_wrk(wrk, url, args.duration, args.connections, scripts[scenario.name])
-                    samples.setdefault((scenario.name, framework), []).append((rps, p99))
+                    pid = servers[framework][0].pid
+                    cpu_before = cpu_seconds(pid)
+                    rps, p99, _, total = run_wrk(wrk, url, args.duration, args.connections, scripts[scenario.name])
+                    cpu_us = (cpu_seconds(pid) - cpu_before) / max(total, 1) * 1e6
+                    samples.setdefault((scenario.name, framework), []).append((rps, p99, cpu_us))
         rows = []
         for scenario in scenarios:
             row: dict[str, object] = {"scenario": scenario.name}
@@ -161,19 +177,24 @@ def main() -> None:
                 values = samples[(scenario.name, framework)]
                 row[f"{framework}_rps"] = statistics.median(v[0] for v in values)
                 row[f"{framework}_p99_ms"] = statistics.median(v[1] for v in values)
+                row[f"{framework}_cpu_us"] = statistics.median(v[2] for v in values)
             rows.append(row)
             print(
                 f"{scenario.name:30s} "
                 + "  ".join(f"{fw} {row[f'{fw}_rps']:9.0f} req/s p99 {row[f'{fw}_p99_ms']:6.2f} ms" for fw in servers)
                 + f"   tachyon/raw {row['tachyon_rps'] / row['raw_rps']:4.2f}"  # type: ignore[operator]
-                + f"   tachyon/starlette {row['tachyon_rps'] / row['starlette_rps']:4.2f}",  # type: ignore[operator]
+                + f"   tachyon/starlette {row['tachyon_rps'] / row['starlette_rps']:4.2f}"  # type: ignore[operator]
+                + "   server CPU µs/req "
+                + " / ".join(f"{row[f'{fw}_cpu_us']:.1f}" for fw in servers),
                 flush=True,
             )
         rss = {framework: rss_mib(proc.pid) for framework, (proc, _) in servers.items()}
+        print("server RSS after warm-up: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in rss_warm.items()))
         print("server RSS after the run: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in rss.items()))
     RESULTS.mkdir(exist_ok=True)
     meta = {"duration_s": args.duration, "rounds": args.rounds, "connections": args.connections}
-    (RESULTS / "http.json").write_text(json.dumps({"meta": meta, "rows": rows, "rss_mib": rss}, indent=2) + "\n")
+    result = {"meta": meta, "rows": rows, "rss_mib": rss, "rss_warm_mib": rss_warm}
+    (RESULTS / "http.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """In-process benchmark: µs per request calling each ASGI app directly.
 
-Every call gets a fresh scope and receive callable. Frameworks are interleaved round by round (the order
-rotates), each is warmed first, and the best round is kept, so machine noise hits all three alike. Ratios
-are computed from figures measured in this same run.
+Every call gets a fresh scope and receive callable. Every round visits every scenario and every framework
+(both orders rotating) in short batches; each is warmed first and the best batch is kept, so machine noise
+hits all cells alike. Ratios are computed from figures measured in this same run.
 
-    python tests-integration/benchmarks/bench_inprocess.py [--rounds 5] [--target-ms 60] [-k SUBSTRING]
+    python tests-integration/benchmarks/bench_inprocess.py [--rounds 15] [--target-ms 20] [-k SUBSTRING]
 """
 
 from __future__ import annotations
@@ -98,10 +98,10 @@ async def batch(app: Any, scenario: Scenario, n: int) -> float:
     return elapsed / n / 1000.0
 
 
-async def measure(apps: dict[str, Any], scenario: Scenario, rounds: int, target_ms: float) -> dict[str, float]:
+async def calibrate(apps: dict[str, Any], scenario: Scenario, target_ms: float) -> dict[str, int]:
+    """Warm each app up on the scenario (lazy stacks, caches, specialisation), check its answer, size a batch."""
     sizes: dict[str, int] = {}
     for name, app in apps.items():
-        # Warm up (lazy middleware stacks, caches, interpreter specialisation), check the answer, calibrate.
         template = make_scope(scenario)
         messages: list[dict[str, Any]] = []
 
@@ -112,19 +112,31 @@ async def measure(apps: dict[str, Any], scenario: Scenario, rounds: int, target_
         check(name, scenario, messages)
         per_call = await batch(app, scenario, 20)
         sizes[name] = max(20, int(target_ms * 1000 / max(per_call, 0.01)))
-    best = {name: float("inf") for name in apps}
+    return sizes
+
+
+async def measure(
+    apps: dict[str, Any], scenarios: list[Scenario], rounds: int, target_ms: float
+) -> dict[str, dict[str, float]]:
+    """Best µs per request of every (scenario, app). Each round visits every scenario and every app, both
+    orders rotating, in short batches: machine noise then hits all cells alike, so ratios between scenarios
+    (last route vs first route) are as meaningful as ratios between frameworks."""
+    sizes = {scenario.name: await calibrate(apps, scenario, target_ms) for scenario in scenarios}
+    best = {scenario.name: dict.fromkeys(apps, float("inf")) for scenario in scenarios}
     names = list(apps)
     for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            best[name] = min(best[name], await batch(apps[name], scenario, sizes[name]))
+        shift = r % len(scenarios)
+        for scenario in scenarios[shift:] + scenarios[:shift]:
+            cells = best[scenario.name]
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                cells[name] = min(cells[name], await batch(apps[name], scenario, sizes[scenario.name][name]))
     return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--target-ms", type=float, default=60.0, help="duration of one timed batch")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--target-ms", type=float, default=20.0, help="duration of one timed batch")
     parser.add_argument("-k", default="", help="only scenarios whose name contains this")
     args = parser.parse_args()
 
@@ -132,11 +144,11 @@ def main() -> None:
     import starlette
     import tachyon_router
 
+    scenarios = [scenario for scenario in SCENARIOS if args.k in scenario.name]
+    found = asyncio.run(measure(apps, scenarios, args.rounds, args.target_ms))
     rows = []
-    for scenario in SCENARIOS:
-        if args.k not in scenario.name:
-            continue
-        best = asyncio.run(measure(apps, scenario, args.rounds, args.target_ms))
+    for scenario in scenarios:
+        best = found[scenario.name]
         rows.append({"scenario": scenario.name, **{f"{k}_us": v for k, v in best.items()}})
         print(
             f"{scenario.name:30s} raw {best['raw']:8.2f} µs  starlette {best['starlette']:8.2f} µs  "

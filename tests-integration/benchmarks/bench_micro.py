@@ -97,7 +97,7 @@ def main() -> None:
         rows.append({"case": name, "starlette_ops": s, "tachyon_ops": t})
         print(f"{name:30s} starlette {s:12.0f} ops/s  tachyon {t:12.0f} ops/s  speed-up {t / s:5.2f}x", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "micro.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    (RESULTS / "micro.json").write_text(json.dumps({"meta": {"rounds": args.rounds}, "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -59,27 +59,89 @@ def render() -> str:
             f"connections, {meta['duration_s']} s × {meta['rounds']} interleaved rounds, median)",
             "",
             "| scenario | raw req/s | Starlette req/s | Tachyon req/s | Tachyon / raw | Tachyon / Starlette "
-            "| p99 raw / Starlette / Tachyon (ms) |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| p99 raw / Starlette / Tachyon (ms) | server CPU µs/request raw / Starlette / Tachyon "
+            "| raw / Tachyon (CPU) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in http["rows"]:
+            cpu = (
+                f"{r['raw_cpu_us']:.1f} / {r['starlette_cpu_us']:.1f} / {r['tachyon_cpu_us']:.1f} "
+                f"| {r['raw_cpu_us'] / r['tachyon_cpu_us']:.2f}"
+                if "raw_cpu_us" in r
+                else "- | -"
+            )
             out.append(
                 f"| {r['scenario']} | {r['raw_rps']:.0f} | {r['starlette_rps']:.0f} | {r['tachyon_rps']:.0f} "
                 f"| {r['tachyon_rps'] / r['raw_rps']:.2f} | {r['tachyon_rps'] / r['starlette_rps']:.2f} "
-                f"| {r['raw_p99_ms']:.2f} / {r['starlette_p99_ms']:.2f} / {r['tachyon_p99_ms']:.2f} |"
+                f"| {r['raw_p99_ms']:.2f} / {r['starlette_p99_ms']:.2f} / {r['tachyon_p99_ms']:.2f} | {cpu} |"
             )
-        rss = http["rss_mib"]
-        out += ["", "Server RSS after the run: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in rss.items())]
+        for key, label in (("rss_warm_mib", "after the warm-up"), ("rss_mib", "after the run")):
+            if key in http:
+                out += ["", f"Server RSS {label}: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in http[key].items())]
     micro = _load("micro")
     if micro:
-        out += ["", "### Micro-benchmarks (ops/s, best of 5)", "",
+        rounds = micro.get("meta", {}).get("rounds", "?")
+        out += ["", f"### Micro-benchmarks (ops/s, best of {rounds} interleaved batches)", "",
                 "| case | Starlette | Tachyon | speed-up |", "|---|---:|---:|---:|"]  # fmt: skip
         for r in micro["rows"]:
             out.append(
                 f"| {r['case']} | {r['starlette_ops']:.0f} | {r['tachyon_ops']:.0f} "
                 f"| {r['tachyon_ops'] / r['starlette_ops']:.2f}× |"
             )
+    out += targets(inproc, http)
     return "\n".join(out) + "\n"
+
+
+def targets(inproc: dict | None, http: dict | None) -> list[str]:  # type: ignore[type-arg]
+    """The performance targets, computed from this run's figures (see docs/performance.md)."""
+    lines = ["", "### Against the targets (this run)", "", "| target | measured |", "|---|---|"]
+    if inproc:
+        rows = {r["scenario"]: r for r in inproc["rows"]}
+
+        def rel(name: str) -> float:
+            return float(rows[name]["tachyon_us"] / rows[name]["raw_us"])
+
+        def speedup(name: str) -> float:
+            return float(rows[name]["starlette_us"] / rows[name]["tachyon_us"])
+
+        if "plaintext" in rows:
+            lines.append(f"| in-process plaintext ≤ 3× raw ASGI | {rel('plaintext'):.2f}× |")
+        first = "route: first static of 120"
+        if first in rows:
+            for name in ("route: last param of 120", "route: 404 miss"):
+                if name in rows:
+                    lines.append(
+                        f"| {name.split(': ')[1]} within 1.2× of the first route | "
+                        f"{rows[name]['tachyon_us'] / rows[first]['tachyon_us']:.2f}× |"
+                    )
+        slowest = min(rows, key=speedup)
+        lines.append(
+            f"| every scenario faster than Starlette (in process) | lowest {speedup(slowest):.2f}× ({slowest}) |"
+        )
+        routing = [name for name in rows if name.startswith("route: ") and name != first]
+        if routing:
+            worst = min(routing, key=speedup)
+            lines.append(f"| routing scenarios ≥ 20× Starlette | lowest {speedup(worst):.1f}× ({worst}) |")
+    if http:
+        rows_http = {r["scenario"]: r for r in http["rows"]}
+        for name, goal in (("plaintext", "0.85"), ("route: last param of 120", "0.8")):
+            if name in rows_http:
+                r = rows_http[name]
+                by_cpu = (
+                    f"; by server CPU per request {r['raw_cpu_us'] / r['tachyon_cpu_us']:.2f}×"
+                    if "raw_cpu_us" in r
+                    else ""
+                )
+                lines.append(
+                    f"| over HTTP {name} ≥ {goal}× raw req/s | {r['tachyon_rps'] / r['raw_rps']:.2f}×{by_cpu} |"
+                )
+        for key, label in (("rss_warm_mib", "after the warm-up"), ("rss_mib", "after the run")):
+            rss = http.get(key, {})
+            if "tachyon" in rss and "starlette" in rss:
+                lines.append(
+                    f"| server RSS ≤ Starlette's ({label}) | {rss['tachyon']:.1f} vs {rss['starlette']:.1f} MiB |"
+                )
+    return lines
 
 
 def plot() -> None:

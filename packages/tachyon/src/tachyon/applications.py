@@ -110,8 +110,10 @@ class Tachyon:
         self.state = State()
         self.router = Router(routes, lifespan=lifespan)
         self.max_body_size = max_body_size
-        self.exception_handlers: dict[Any, ExceptionHandler] = dict(exception_handlers or {})
-        self.user_middleware: list[Middleware] = list(middleware or ())
+        self.exception_handlers: dict[Any, ExceptionHandler] = (
+            {} if exception_handlers is None else dict(exception_handlers)
+        )
+        self.user_middleware: list[Middleware] = [] if middleware is None else list(middleware)
         # Built on the first call (see __call__), then reused for every request.
         self.middleware_stack: ASGIApp | None = None
 

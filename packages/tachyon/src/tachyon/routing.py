@@ -830,6 +830,7 @@ async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, sen
 class Router:
     # See __init__; a class default for subclasses that do not call it.
     _tachyon_plain_stack: Any = None
+    _tachyon_compiled: _Compiled | None = None
 
     def __init__(
         self,
@@ -842,7 +843,12 @@ class Router:
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        self.routes = _RouteList(routes or ())
+        if type(self).routes is _ROUTES_PROPERTY:
+            # What the property's setter does, without the call.
+            self._tachyon_routes = _RouteList(() if routes is None else routes)
+            self._tachyon_compiled = None
+        else:
+            self.routes = list(routes or ())
         self.redirect_slashes = redirect_slashes
         self.default = default if default is not None else self.not_found
         self.lifespan_context: Lifespan[Any] = (
@@ -864,7 +870,7 @@ class Router:
     @routes.setter
     def routes(self, routes: Iterable[BaseRoute]) -> None:
         self._tachyon_routes = routes if type(routes) is _RouteList else _RouteList(routes)
-        self._tachyon_compiled: _Compiled | None = None
+        self._tachyon_compiled = None
 
     def _compile(self) -> _Compiled:
         compiled = _Compiled(self._tachyon_routes)
@@ -1167,3 +1173,7 @@ class Router:
         name: str | None = None,
     ) -> None:
         self.routes.append(WebSocketRoute(path, endpoint=endpoint, name=name))
+
+
+# Router.routes, to tell whether a subclass replaced it (Router.__init__).
+_ROUTES_PROPERTY = Router.routes
