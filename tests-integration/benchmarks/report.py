@@ -78,6 +78,23 @@ def render() -> str:
         for key, label in (("rss_warm_mib", "after the warm-up"), ("rss_mib", "after the run")):
             if key in http:
                 out += ["", f"Server RSS {label}: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in http[key].items())]
+    counted = _load("instructions")
+    if counted:
+        meta = counted["meta"]
+        out += [
+            "",
+            f"### Instructions per request over HTTP (callgrind, uvicorn as above; {meta['requests']} sequential "
+            f"keep-alive requests after {meta['warm_up']} of warm-up; deterministic)",
+            "",
+            "| scenario | raw | Starlette | Tachyon | raw / Tachyon | Starlette / Tachyon |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in counted["rows"]:
+            out.append(
+                f"| {r['scenario']} | {r['raw_instructions']:,.0f} | {r['starlette_instructions']:,.0f} "
+                f"| {r['tachyon_instructions']:,.0f} | {r['raw_instructions'] / r['tachyon_instructions']:.2f} "
+                f"| {r['starlette_instructions'] / r['tachyon_instructions']:.2f} |"
+            )
     micro = _load("micro")
     if micro:
         rounds = micro.get("meta", {}).get("rounds", "?")
@@ -88,11 +105,11 @@ def render() -> str:
                 f"| {r['case']} | {r['starlette_ops']:.0f} | {r['tachyon_ops']:.0f} "
                 f"| {r['tachyon_ops'] / r['starlette_ops']:.2f}× |"
             )
-    out += targets(inproc, http)
+    out += targets(inproc, http, counted)
     return "\n".join(out) + "\n"
 
 
-def targets(inproc: dict | None, http: dict | None) -> list[str]:  # type: ignore[type-arg]
+def targets(inproc: dict | None, http: dict | None, counted: dict | None) -> list[str]:  # type: ignore[type-arg]
     """The performance targets, computed from this run's figures (see docs/performance.md)."""
     lines = ["", "### Against the targets (this run)", "", "| target | measured |", "|---|---|"]
     if inproc:
@@ -124,6 +141,7 @@ def targets(inproc: dict | None, http: dict | None) -> list[str]:  # type: ignor
             lines.append(f"| routing scenarios ≥ 20× Starlette | lowest {speedup(worst):.1f}× ({worst}) |")
     if http:
         rows_http = {r["scenario"]: r for r in http["rows"]}
+        rows_counted = {r["scenario"]: r for r in counted["rows"]} if counted else {}
         for name, goal in (("plaintext", "0.85"), ("route: last param of 120", "0.8")):
             if name in rows_http:
                 r = rows_http[name]
@@ -132,6 +150,9 @@ def targets(inproc: dict | None, http: dict | None) -> list[str]:  # type: ignor
                     if "raw_cpu_us" in r
                     else ""
                 )
+                if name in rows_counted:
+                    c = rows_counted[name]
+                    by_cpu += f"; by instructions {c['raw_instructions'] / c['tachyon_instructions']:.2f}×"
                 lines.append(
                     f"| over HTTP {name} ≥ {goal}× raw req/s | {r['tachyon_rps'] / r['raw_rps']:.2f}×{by_cpu} |"
                 )

@@ -19,6 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter runs (a smoke check)")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-instructions", action="store_true", help="skip the callgrind count (~3 min)")
     args = parser.parse_args()
     rounds = ["--rounds", "2"] if args.quick else []
     steps = [
@@ -28,6 +29,10 @@ def main() -> None:
     if not args.skip_http:
         steps.append(
             [sys.executable, str(HERE / "bench_http.py")] + (["--rounds", "1", "--duration", "1"] if args.quick else [])
+        )
+    if not args.skip_instructions:
+        steps.append(
+            [sys.executable, str(HERE / "bench_instructions.py")] + (["--requests", "300"] if args.quick else [])
         )
     steps.append([sys.executable, str(HERE / "report.py")])
     for step in steps:
