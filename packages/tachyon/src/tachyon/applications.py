@@ -198,7 +198,7 @@ class Tachyon:
                         await _answer_failure(exc, request, scope, receive, tracker, errors, tables)
                     return
                 if direct == DIRECT_ANSWER:
-                    # The router's built-in 404, which sends "http.response.start" first.
+                    # An answer of the router itself (redirect, 404, 405): "http.response.start" goes first.
                     try:
                         await target(scope, receive, send)
                     except Exception as exc:

@@ -811,8 +811,9 @@ def _literal_first_segments(specs: Sequence[RouteSpec]) -> frozenset[str] | None
 DIRECT_ENDPOINT = 0
 DIRECT_ANSWER = 1
 DIRECT_NONE = 2
-# A lookup handed from Router.resolve_direct() to Router.app(): (snapshot, route path, table answer).
-_Found = tuple[_Compiled, str, tuple[int, int, tuple[int, ...], dict[str, Any]]] | None
+# A lookup handed from Router.resolve_direct() to Router.app(): (snapshot, route path, table answer, whether the
+# slash-redirect rule was already found not to apply).
+_Found = tuple[_Compiled, str, tuple[int, int, tuple[int, ...], dict[str, Any]], bool] | None
 
 
 async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, send: Send) -> None:
@@ -923,8 +924,9 @@ class Router:
 
         - ``(DIRECT_ENDPOINT, call)``: the winner is a plain Route whose app is still ``request_response(endpoint)``;
           the scope is updated as ``app()`` would and the caller runs the endpoint call itself.
-        - ``(DIRECT_ANSWER, answer)``: nothing matches, no slash redirect applies and the built-in 404 stands; the
-          caller sends ``answer`` (what ``app()`` would send).
+        - ``(DIRECT_ANSWER, answer)``: the answer ``app()`` would send itself for this request (a slash redirect,
+          the built-in 404, a plain Route's 405 through ``errors``), every one of which sends
+          "http.response.start" first; the caller sends it.
         - ``(DIRECT_NONE, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
         """
         scope.setdefault("router", self)
@@ -957,16 +959,18 @@ class Router:
                     if not_allowed is not None:
                         self._enter_partial(route, _ROUTE, scope)
                         return DIRECT_ANSWER, not_allowed
-            elif getattr(self.default, "__func__", None) is Router.not_found and not (
-                self.redirect_slashes
-                and route_path != "/"
-                and self._slash_redirect(compiled, scope, route_path, method) is not None
-            ):
-                # What app() does for a miss below `errors`, short of sending.
-                not_found = errors.answer_router_error(404)
-                if not_found is not None:
-                    return DIRECT_ANSWER, not_found
-        return DIRECT_NONE, (compiled, route_path, answer)
+            else:
+                # A miss: what app() does for it below `errors`, short of sending.
+                if self.redirect_slashes and route_path != "/":
+                    toggled = self._slash_redirect(compiled, scope, route_path, method)
+                    if toggled is not None:
+                        return DIRECT_ANSWER, RedirectResponse(url=str(URL(scope=toggled)))
+                if getattr(self.default, "__func__", None) is Router.not_found:
+                    not_found = errors.answer_router_error(404)
+                    if not_found is not None:
+                        return DIRECT_ANSWER, not_found
+                return DIRECT_NONE, (compiled, route_path, answer, True)
+        return DIRECT_NONE, (compiled, route_path, answer, False)
 
     async def app(
         self,
@@ -982,10 +986,11 @@ class Router:
         # ``found``: what resolve_direct() already looked up for this (HTTP) scope.
         route: Any
         if found is not None:
-            compiled, route_path, (full, partial, candidates, params) = found
+            compiled, route_path, (full, partial, candidates, params), slash_checked = found
             type_bit = tachyon_router.HTTP
             method = scope["method"]
         else:
+            slash_checked = False
             scope_type = scope["type"]
             if scope_type == "http":
                 type_bit = tachyon_router.HTTP
@@ -1061,7 +1066,7 @@ class Router:
                 await _enter(route, self._partial_changes(route, kind, scope), scope, receive, send)
             return
 
-        if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/":
+        if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/" and not slash_checked:
             toggled = self._slash_redirect(compiled, scope, route_path, method)
             if toggled is not None:
                 await RedirectResponse(url=str(URL(scope=toggled)))(scope, receive, send)
