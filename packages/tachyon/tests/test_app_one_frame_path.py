@@ -15,7 +15,7 @@ from tachyon.middleware import Middleware
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.requests import Request
 from tachyon.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from tachyon.routing import Route
+from tachyon.routing import Mount, Route, Router
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
 from tachyon_router.convertors import Convertor, register_url_convertor
 
@@ -222,8 +222,6 @@ async def test_a_route_whose_app_was_replaced_is_called(asgi: types.SimpleNamesp
 
 
 async def test_a_mounted_router_is_entered_directly_until_its_stack_is_replaced(asgi: types.SimpleNamespace) -> None:
-    from tachyon.routing import Mount, Router
-
     async def item(request: Request) -> Response:
         return JSONResponse({"params": request.path_params, "root": request.scope["root_path"]})
 

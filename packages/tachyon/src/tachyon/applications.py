@@ -59,10 +59,10 @@ async def _answer_failure(
     errors: ServerErrorMiddleware,
     tables: tuple[ExceptionHandlers, StatusHandlers],
 ) -> None:
-    """What the layers answer to ``exc`` out of an endpoint or its response, innermost first: the route adapter
-    (the handlers published in the scope; skipped when ``request`` is None: the router's own answer has none),
-    ExceptionMiddleware (its own tables), then ServerErrorMiddleware (500) which re-raises. ``tracker`` wraps the
-    server's send and knows whether the response has started."""
+    """What the layers answer to ``exc``, innermost first: the route adapter (the handlers published in the
+    scope; skipped when ``request`` is None, for what the router raised or sent itself), ExceptionMiddleware (its
+    own tables), then ServerErrorMiddleware (500) which re-raises. ``tracker`` wraps the server's send and knows
+    whether the response has started."""
     try:
         try:
             if request is None:
@@ -206,14 +206,9 @@ class Tachyon:
                     return
                 tracker = _StartTracker(send)
                 try:
-                    try:
-                        await router.app(scope, receive, tracker, errors=handlers, found=target)
-                    except Exception as exc:
-                        request = Request(scope, receive, tracker)
-                        await handle_exception(exc, request, scope, receive, tracker, tracker.started, tables)
+                    await router.app(scope, receive, tracker, errors=handlers, found=target)
                 except Exception as exc:
-                    await errors.answer_unhandled(exc, scope, receive, send, tracker.started)
-                    raise
+                    await _answer_failure(exc, None, scope, receive, tracker, errors, tables)
                 return
         await stack(scope, receive, send)
 

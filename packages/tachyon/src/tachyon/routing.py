@@ -946,8 +946,7 @@ class Router:
                     scope["route"] = route
                     scope["endpoint"] = route.endpoint
                     params = answer[3]
-                    outer = scope.get("path_params")
-                    scope["path_params"] = _merge_params(scope, params) if outer else params
+                    scope["path_params"] = _merge_params(scope, params) if scope.get("path_params") else params
                     return DIRECT_ENDPOINT, endpoint[1]
             elif answer[1] >= 0:
                 # A method mismatch on a plain Route: the 405 its _handle_answering() would send through `errors`.
@@ -1035,13 +1034,8 @@ class Router:
             if kind == _ROUTE:
                 # The hot path, inlined: the scope update Route.matches() would make, then the endpoint.
                 scope["endpoint"] = route.endpoint
-                outer = scope.get("path_params")
-                if outer:
-                    # Inside a mount: a new dict, the outer params first (as Route.matches builds it).
-                    merged = dict(outer)
-                    merged.update(params)
-                    params = merged
-                scope["path_params"] = params
+                # Inside a mount the outer params come first; the call is skipped in the usual case (none).
+                scope["path_params"] = _merge_params(scope, params) if scope.get("path_params") else params
                 await route.app(scope, receive, send)
             elif kind == _MOUNT:
                 app = route.app
