@@ -26,66 +26,17 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-HIT = "/resources29/123/items/first"
-MISS = "/no/such/path"
 N1, N2 = 1_000, 11_000
 
-# name -> statement, run inside a function whose locals hold the objects (so no global lookups are counted).
-STATEMENTS: dict[str, str] = {
-    "RouteTable.lookup, last-route param hit": "lookup(HIT, 'GET', 1)",
-    "RouteTable.lookup, miss": "lookup(MISS, 'GET', 1)",
-    "a Python method with the same signature returning a 4-tuple": "empty(HIT, 'GET', 1)",
-    "static dict probe": "static_get(HIT)",
-    "str.encode()": "HIT.encode()",
-    "threading.local read of the out buffer": "b, o = local.find",
-    "selector of (method, scope type)": "sel_get('GET', 1)",
-    "len() of the encoded path": "len(data)",
-    "cffi radix_find, the last-route param hit": "find(tree, data, n, sel, buf)",
-    "cffi radix_find, the miss": "find(tree, miss, n_miss, sel, buf)",
-    "cffi call of one argument (radix_out_size)": "out_size(tree)",
-    "generated param reader (int from C + str slice + dict)": "reader(HIT, view)",
-    "a 2-item dict display": "d = {'id': 1, 'item': HIT}",
-}
 BASELINE = "pass"
 
 
-class _Empty:
-    def lookup(self, route_path: str, method: str, scope_type: int) -> tuple[int, int, tuple[int, ...], Any]:
-        return 0, -1, (), None
-
-
 def child(statement: str, loops: int) -> None:
+    """Run ``statement`` ``loops`` times in a function whose locals hold the pieces (no global lookups)."""
     sys.path.insert(0, str(HERE))
-    from bench_lookup import resource_routes, tachyon_table
-    from tachyon_router import _native_table
-    from tachyon_router._tachyon_router_native import lib
+    from bench_lookup_parts import lookup_pieces
 
-    table = tachyon_table(resource_routes(30), "native")
-    if not isinstance(table, _native_table.NativeRouteTable):
-        raise SystemExit("the native backend is not in use")
-    buf, view = _native_table._new_buffer()
-    data, miss = HIT.encode(), MISS.encode()
-    names: dict[str, Any] = {
-        "lookup": table.lookup,
-        "empty": _Empty().lookup,
-        "static_get": table._static_get,
-        "local": _native_table._local,
-        "sel_get": table._sel_gets[1],
-        "find": _native_table._find,
-        "out_size": lib.radix_out_size,
-        "tree": table._tree,
-        "sel": table._sel_gets[1]("GET", 1),
-        "buf": buf,
-        "view": view,
-        "reader": table._readers[119],
-        "HIT": HIT,
-        "MISS": MISS,
-        "data": data,
-        "n": len(data),
-        "miss": miss,
-        "n_miss": len(miss),
-    }
-    table.lookup(HIT, "GET", 1)  # the thread's buffer exists before counting starts
+    names = lookup_pieces()
     params = ", ".join(f"{name}={name}" for name in names)
     source = f"def run({params}):\n    for _ in range({loops}):\n        {statement}\n"
     namespace: dict[str, Any] = dict(names)
@@ -133,6 +84,9 @@ def main() -> None:
     valgrind = shutil.which("valgrind")
     if not valgrind or not shutil.which("callgrind_annotate"):
         raise SystemExit("valgrind (with callgrind_annotate) is required: apt-get install valgrind")
+    sys.path.insert(0, str(HERE))
+    from bench_lookup_parts import STATEMENTS
+
     jobs = [BASELINE, *STATEMENTS.values()]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         results = dict(zip(jobs, pool.map(lambda s: per_call(valgrind, s, Path(tmp)), jobs), strict=True))
