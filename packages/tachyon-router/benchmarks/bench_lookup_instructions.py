@@ -48,7 +48,9 @@ def _count(valgrind: str, statement: str, loops: int, workdir: Path) -> tuple[in
     """(all instructions, instructions inside radix_find) of one child process."""
     out = workdir / f"cg.{abs(hash((statement, loops)))}"
     command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__]
-    subprocess.run([*command, "--child", statement, str(loops)], check=True, capture_output=True)
+    # a fixed hash seed: dict probing (and so the count) then repeats from run to run
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run([*command, "--child", statement, str(loops)], check=True, capture_output=True, env=environment)
     annotate = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
         check=True,
