@@ -33,7 +33,8 @@ receive_message = st.one_of(
 )
 
 
-def body_outcome(request_module: Any, messages: list[Message], reads: int) -> list[Any]:
+def scripted_receive(messages: list[Message]) -> tuple[list[Message], Any]:
+    """``(pending, receive)``: ``receive`` hands out ``messages`` in order, then fails like a broken channel."""
     pending = list(messages)
 
     async def receive() -> Message:
@@ -41,6 +42,11 @@ def body_outcome(request_module: Any, messages: list[Message], reads: int) -> li
             raise LookupError("no more messages")  # stands for a receive channel that fails
         return pending.pop(0)
 
+    return pending, receive
+
+
+def body_outcome(request_module: Any, messages: list[Message], reads: int) -> list[Any]:
+    pending, receive = scripted_receive(messages)
     request = request_module.Request(http_scope(), receive)
     seen: list[Any] = []
 
@@ -63,13 +69,7 @@ def test_body_matches_starlette_for_any_message_sequence(messages: list[Message]
 
 
 def stream_outcome(request_module: Any, messages: list[Message]) -> list[Any]:
-    pending = list(messages)
-
-    async def receive() -> Message:
-        if not pending:
-            raise LookupError("no more messages")
-        return pending.pop(0)
-
+    pending, receive = scripted_receive(messages)
     request = request_module.Request(http_scope(), receive)
     seen: list[Any] = []
 
