@@ -130,7 +130,8 @@ class NativeRouteTable(RouteTable):
 
     def lookup(self, route_path: str, method: str, scope_type: int) -> Answer:
         """``(full, partial, candidates, params)`` for a request; see the package documentation."""
-        # The hot path, flat on purpose (every attribute read and call is measurable at this scale).
+        # The hot path, flat on purpose (every attribute read and call is measurable at this scale). The static
+        # probe is RouteTable.lookup's, repeated rather than called: a Python call costs more than the probe.
         if 0 < scope_type < 3:
             answers = self._static_get(route_path)
             if answers is not None:
