@@ -1,7 +1,8 @@
-"""The example application (tests-integration/examples/app.py) under uvicorn, hypercorn and granian.
+"""The example application (tests-integration/examples/app.py) under uvicorn, hypercorn, granian and gunicorn.
 
 Each server runs as a real process on 127.0.0.1 (started by e2e_processes.ServerProcess, ready when its port
-accepts connections) and answers the same HTTP and WebSocket requests the same way. HTTP/2 is tested with
+accepts connections) and answers the same HTTP and WebSocket requests the same way; gunicorn manages two
+uvicorn workers (the ``uvicorn-worker`` package), the multi-process set-up the docs describe. HTTP/2 is tested with
 an HTTP/2 client (httpx with h2): under hypercorn in clear text with prior knowledge (h2c) and over TLS
 negotiated with ALPN, and under granian over TLS; the certificates are made in the test by trustme.
 """
@@ -58,7 +59,23 @@ def _granian(port: int, *tls: str) -> Sequence[str]:
     ]  # fmt: skip
 
 
-SERVERS: dict[str, Command] = {"uvicorn": _uvicorn, "hypercorn": _hypercorn, "granian": _granian}
+GUNICORN_WORKERS = 2
+
+
+def _gunicorn(port: int) -> Sequence[str]:
+    return [
+        sys.executable, "-m", "gunicorn", APP, "--worker-class", "uvicorn_worker.UvicornWorker",
+        "--workers", str(GUNICORN_WORKERS), "--bind", f"{processes.HOST}:{port}", "--chdir", str(EXAMPLES_DIR),
+        "--log-level", "warning",
+    ]  # fmt: skip
+
+
+SERVERS: dict[str, Command] = {
+    "uvicorn": _uvicorn,
+    "hypercorn": _hypercorn,
+    "granian": _granian,
+    "gunicorn": _gunicorn,
+}
 
 
 def _start(command: Command, name: str) -> processes.ServerProcess:
@@ -149,6 +166,27 @@ def _http2_requests(base_url: str, verify: ssl.SSLContext | bool) -> None:
         assert echoed.json() == payload
         refused = client.delete("/users/7")
         assert refused.status_code == 405 and _allowed(refused) == {"GET", "HEAD"}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_gunicorn_runs_uvicorn_workers() -> None:
+    gunicorn = _start(_gunicorn, "gunicorn with uvicorn workers")
+    try:
+        processes.wait_for(
+            lambda: len(_children(gunicorn.pid)) == GUNICORN_WORKERS,
+            processes.STARTUP_TIMEOUT,
+            f"gunicorn (pid {gunicorn.pid}) to have {GUNICORN_WORKERS} worker processes",
+        )
+        with httpx.Client(base_url=gunicorn.base_url, timeout=IO_TIMEOUT) as client:
+            assert [client.get(f"/users/{n}").json() for n in range(20)] == [{"id": n} for n in range(20)]
+    finally:
+        gunicorn.stop()
 
 
 def test_hypercorn_http2_cleartext() -> None:
