@@ -35,9 +35,17 @@ PY
 # 2. Lint: ruff and mypy --strict over every package (their own Hatch environment).
 step "lint (ruff, mypy --strict)" hatch run lint:check
 
+# 2b. The documentation site, strict: a broken link, a missing page or an API reference that does not
+#     resolve fails (mkdocs.yml; its own Hatch environment). The docs' code examples run in step 3.
+step "docs site (mkdocs --strict)" hatch run docs:build
+
 # 3. Every package's unit tests and the cross-package integration tests (pytest.ini lists them).
 #    The ci hypothesis profile runs thousands of differential examples.
 step "unit + integration tests" python -m pytest --hypothesis-profile="${HYPOTHESIS_PROFILE:-ci}" "$@"
+
+# 3b. The unit tests on the other supported Pythons (pyenv's 3.12 and 3.13; scripts/matrix.sh). Starlette's
+#     suite on them is not run here (it would not fit CI's time budget): `bash scripts/matrix.sh conformance`.
+step "unit tests on Python 3.12 and 3.13" bash scripts/matrix.sh unit 3.12 3.13
 
 # 4. FastAPI running on Tachyon through the compatibility switch, in a pytest process of its own (a process
 #    that has already imported the real Starlette, as the router's differential tests do, cannot switch).
