@@ -63,9 +63,9 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             target = builder.install_extension(built, root / PACKAGE_DIR)
             # An older build this interpreter would import instead of the new one is removed; builds for
             # other Python versions (another suffix) stay, so one source tree serves the test matrix.
-            own_suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+            own_names = {builder.EXTENSION_NAME + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES}
             for stale in target.parent.glob(f"{builder.EXTENSION_NAME}.*"):
-                if stale.name.endswith(own_suffixes) and stale != target:
+                if stale.name in own_names and stale != target:
                     stale.unlink()
         else:
             build_data["force_include"][str(built)] = f"tachyon_router/{built.name}"
