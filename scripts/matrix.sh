@@ -4,6 +4,7 @@
 #     bash scripts/matrix.sh unit                  # every package's unit tests on 3.11, 3.12 and 3.13
 #     bash scripts/matrix.sh router-http 3.12 3.13 # the router + http unit tests on 3.12 and 3.13
 #     bash scripts/matrix.sh conformance 3.13      # Starlette's suite against Tachyon on 3.13
+#     bash scripts/matrix.sh unit 3.13 -- -k cookies   # arguments after -- go to the script (pytest)
 #
 # Hatch finds an interpreter for `python = "3.12"` on PATH as `python3.12`. On these machines the 3.12 and
 # 3.13 interpreters come from pyenv, whose shims refuse to run a version that is not selected; this script
@@ -14,12 +15,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ]; then
-    echo "usage: $0 SCRIPT [PYTHON_VERSION ...]   (SCRIPT: unit, router-http or conformance)" >&2
+    echo "usage: $0 SCRIPT [PYTHON_VERSION ...] [-- ARGS]   (SCRIPT: unit, router-http or conformance)" >&2
     exit 2
 fi
 script=$1
 shift
-versions=("$@")
+versions=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    versions+=("$1")
+    shift
+done
+[ $# -gt 0 ] && shift  # the --
 [ ${#versions[@]} -gt 0 ] || versions=(3.11 3.12 3.13)
 
 pyenv_root=${PYENV_ROOT:-}
@@ -52,7 +58,7 @@ for version in "${versions[@]}"; do
         failed+=("$version (no interpreter)")
         continue
     fi
-    PATH="$dir:$PATH" hatch run "test-matrix.py$version:$script"
+    PATH="$dir:$PATH" hatch run "test-matrix.py$version:$script" "$@"
     rc=$?
     printf -- '----- Python %s (%s): exit %s in %ss\n' "$version" "$dir" "$rc" "$((SECONDS - started))"
     [ "$rc" -eq 0 ] || failed+=("$version (exit $rc)")
