@@ -35,9 +35,17 @@ PY
 # 2. Lint: ruff and mypy --strict over every package (their own Hatch environment).
 step "lint (ruff, mypy --strict)" hatch run lint:check
 
+# 2b. The documentation site, strict: a broken link, a missing page or an API reference that does not
+#     resolve fails (mkdocs.yml; its own Hatch environment). The docs' code examples run in step 3.
+step "docs site (mkdocs --strict)" hatch run docs:build
+
 # 3. Every package's unit tests and the cross-package integration tests (pytest.ini lists them).
 #    The ci hypothesis profile runs thousands of differential examples.
 step "unit + integration tests" python -m pytest --hypothesis-profile="${HYPOTHESIS_PROFILE:-ci}" "$@"
+
+# 3b. The unit tests on the other supported Pythons (pyenv's 3.12 and 3.13; scripts/matrix.sh creates their
+#     environments on first use). About 2 minutes on 2 cores, environments included.
+step "unit tests on Python 3.12 and 3.13" bash scripts/matrix.sh unit 3.12 3.13
 
 # 4. FastAPI running on Tachyon through the compatibility switch, in a pytest process of its own (a process
 #    that has already imported the real Starlette, as the router's differential tests do, cannot switch).
@@ -45,6 +53,9 @@ step "FastAPI smoke tests" python -m pytest tests-integration/fastapi -q
 
 # 5. Starlette 1.10.0's own test suite against Tachyon (and against Starlette, for the comparison).
 step "Starlette conformance" python tests-integration/conformance/run.py
+
+# 5b. Starlette's suite on 3.12 and 3.13 (each Python with its own reference environment): about a minute.
+step "Starlette conformance on Python 3.12 and 3.13" bash scripts/matrix.sh conformance 3.12 3.13
 
 # 6. The C router under AddressSanitizer + UndefinedBehaviorSanitizer: differential suite and fuzzing.
 step "sanitizers + fuzz" bash native/sanitize.sh

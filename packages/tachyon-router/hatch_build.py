@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import os
 import shutil
@@ -60,8 +61,11 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if version == "editable":
             # The editable wheel only points at src/, so the extension must live there (git-ignored).
             target = builder.install_extension(built, root / PACKAGE_DIR)
+            # An older build this interpreter would import instead of the new one is removed; builds for
+            # other Python versions (another suffix) stay, so one source tree serves the test matrix.
+            own_names = {builder.EXTENSION_NAME + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES}
             for stale in target.parent.glob(f"{builder.EXTENSION_NAME}.*"):
-                if stale.suffix in (".so", ".pyd") and stale != target:
+                if stale.name in own_names and stale != target:
                     stale.unlink()
         else:
             build_data["force_include"][str(built)] = f"tachyon_router/{built.name}"

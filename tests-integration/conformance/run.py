@@ -244,7 +244,8 @@ def shared_pins() -> list[str]:
 
 def ensure_reference_env() -> str:
     """Python of a venv (in the cache) with the real Starlette 1.10.0 and its test dependencies."""
-    env_dir = CACHE / f"venv-starlette-{STARLETTE_VERSION}"
+    # One per Python version: both sides of a comparison run on the same Python (the test matrix runs 3.11-3.13).
+    env_dir = CACHE / f"venv-starlette-{STARLETTE_VERSION}-py{sys.version_info.major}.{sys.version_info.minor}"
     python = env_dir / "bin" / "python"
     requirements = sorted([*shared_pins(), *REFERENCE_ONLY_DEPS])
     lock = env_dir / "requirements.installed.txt"
