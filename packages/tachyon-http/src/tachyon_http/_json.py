@@ -255,9 +255,7 @@ def loads(body: bytes) -> Any:
     if size >= _MIN_INEXACT_DIGITS:  # shorter: too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
         skeleton = body.translate(_SKELETON)
         # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
-        if _LONG_DIGIT_RUN in skeleton or (
-            size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") > _SHALLOW_DEPTH
-        ):
+        if _LONG_DIGIT_RUN in skeleton or (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") > _SHALLOW_DEPTH):
             return json.loads(body)
     try:
         value = _orjson_loads(body)
