@@ -352,7 +352,7 @@ class _SegmentParser(multipart.PushMultipartParser):  # type: ignore[misc]
                 payload = self._on_segment_payload(chunk)
             except multipart.MultipartError as error:
                 # What the base parser does with an error, so that a later parse() call behaves the same.
-                if not self.error:  # type: ignore[has-type]  # set by the untyped base class
+                if not self.error:  # set by the untyped base class
                     self.error = error
                 self.close(check_complete=False)
                 raise
