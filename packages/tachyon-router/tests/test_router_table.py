@@ -456,3 +456,18 @@ def test_url_path_requires_exactly_the_template_params() -> None:
 
 def test_builtin_convertor_instances_are_shared_with_compile_path() -> None:
     assert compile_path("/{x}")[2]["x"] is CONVERTOR_TYPES["str"]
+
+
+@pytest.mark.parametrize("template", ["/items/{n:int}", "/items/{n:int}/x", "/{a}/{n:int}"])
+def test_an_int_parameter_past_the_digit_limit_does_not_match(router_backend: str, template: str) -> None:
+    # int() refuses more than sys.get_int_max_str_digits() (4300) digits: Starlette answers 500, the table
+    # answers "no match" (a deliberate difference, docs/security.md).
+    routes = table(router_backend, RouteSpec(template, GET, HTTP))
+    concrete = template.replace("{a}", "items")
+    assert routes.lookup(concrete.replace("{n:int}", "1" * 4300), "GET", HTTP)[3] == {"n": int("1" * 4300)} | (
+        {"a": "items"} if "{a}" in template else {}
+    )
+    for digits in ("1" * 4301, "0" * 5000 + "1", "9" * 100_000):
+        assert routes.lookup(concrete.replace("{n:int}", digits), "GET", HTTP) == (-1, -1, (), {})
+        # A method mismatch converts nothing: the partial match (405) stands.
+        assert routes.lookup(concrete.replace("{n:int}", digits), "POST", HTTP)[0] == -1

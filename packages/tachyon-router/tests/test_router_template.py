@@ -153,3 +153,16 @@ def test_a_custom_regex_is_regex_matched_but_a_builtin_regex_under_another_name_
 def test_missing_bound_convertor_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="No convertor bound for parameter 'b'"):
         tree_tokens("/{a}/{b}", {"a": CONVERTOR_TYPES["str"]})
+
+
+def test_huge_templates_are_compiled_but_not_cached() -> None:
+    from tachyon_router import _template
+
+    for index in range(4):
+        placeholder = "{item_" + str(index) + ":int}"
+        template = "/" + "x" * 20_000 + "/" + placeholder
+        regex, _, _ = _template.compile_path(template)
+        assert regex.match(template.replace(placeholder, "42"))
+    # Honest templates are far shorter than 1024 characters; nothing longer is kept.
+    assert all(len(template) <= 1024 for template in _template._parsed)
+    assert all(len(template) <= 1024 for template in _template._compiled)

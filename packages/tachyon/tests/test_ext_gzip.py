@@ -137,3 +137,18 @@ def test_non_http_scopes_pass_through() -> None:
 def test_invalid_compression_level_is_refused_at_construction(level: int) -> None:
     with pytest.raises(ValueError, match="compresslevel"):
         GZipMiddleware(app_sending(), compresslevel=level)  # type: ignore[arg-type]
+
+
+def test_huge_content_types_are_classified_but_not_cached() -> None:
+    # A Content-Type may be echoed from a request: one larger than any honest value must not be kept by a cache.
+    import gc
+
+    from tachyon.middleware.gzip import _is_excluded
+
+    excluded = frozenset({"text/event-stream"})
+    for index in range(8):
+        value = b"text/event-stream; x=" + b"y" * 20_000 + b"%d" % index
+        referrers = len(gc.get_referrers(value))
+        assert _is_excluded(value, excluded)
+        assert len(gc.get_referrers(value)) == referrers, "the value is still referenced after the call"
+    assert not _is_excluded(b"text/plain", excluded)

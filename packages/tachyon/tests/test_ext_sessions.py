@@ -163,3 +163,19 @@ def test_existing_vary_header_is_extended() -> None:
 
     response = TestClient(SessionMiddleware(varying, secret_key=SECRET)).get("/")
     assert response.headers["vary"] == "Accept, Cookie"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError in json.loads
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b"\xff\xfe\x00",  # not UTF-8
+        b"",
+    ],
+)
+def test_signed_payload_that_cannot_be_loaded_yields_an_empty_session(payload: bytes) -> None:
+    cookie = itsdangerous.TimestampSigner(SECRET).sign(b64encode(payload)).decode()
+    response = client_for().get("/", headers={"cookie": f"session={cookie}"})
+    assert response.status_code == 200
+    assert response.json() == {}

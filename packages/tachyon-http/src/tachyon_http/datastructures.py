@@ -100,9 +100,12 @@ def _parse_query(query: str) -> list[tuple[str, str]]:
 
 
 # Validated Host headers, by raw value (None = malformed). Clients send the same few hosts over and over, so
-# validation runs once per distinct value. Bounded: a client cycling through random hosts only forces the
-# cache to be rebuilt, never to grow.
+# validation runs once per distinct value. Bounded in count (a client cycling through random hosts only forces
+# the cache to be rebuilt, never to grow) and in entry size: a value longer than any honest client sends (a
+# 255-character name, a colon and a 5-digit port) is validated on every request and never kept, so that huge
+# Host headers (servers accept MiB of them; a port may carry any number of leading zeros) cannot pin memory.
 MAX_CACHED_HOST_HEADERS = 512
+MAX_CACHED_HOST_HEADER_LENGTH = 255 + 1 + 5
 _host_header_cache: dict[bytes, str | None] = {}
 
 
@@ -115,6 +118,8 @@ def _netloc_from_host_header(raw: bytes) -> str | None:
     # A malformed Host header is ignored (it could otherwise rewrite the URL): the caller falls back to the
     # server address.
     netloc = parsed.authority if parsed is not None and parsed.is_valid_port else None
+    if len(raw) > MAX_CACHED_HOST_HEADER_LENGTH:
+        return netloc
     if len(_host_header_cache) >= MAX_CACHED_HOST_HEADERS:
         _host_header_cache.clear()
     _host_header_cache[raw] = netloc
@@ -660,8 +665,10 @@ def _header_name(key: str) -> bytes:
 
 
 # Lookup keys already lowered and encoded: applications read the same few header names on every request, and a dict
-# hit (~25 ns) replaces ``lower().encode()`` (~100 ns). Bounded because a key may come from request data.
+# hit (~25 ns) replaces ``lower().encode()`` (~100 ns). Bounded in count and in key length because a key may come
+# from request data: a name longer than any real header name is converted on every call and never kept.
 _MAX_CACHED_HEADER_NAMES = 512
+_MAX_CACHED_HEADER_NAME_LENGTH = 64
 _header_names: dict[str, bytes] = {}
 
 
@@ -672,7 +679,11 @@ def _lookup_name(key: str) -> bytes:
     except (KeyError, TypeError):  # TypeError: an unhashable key, which lower() will reject below
         pass
     name = key.lower().encode("latin-1")
-    if type(key) is str and len(_header_names) < _MAX_CACHED_HEADER_NAMES:
+    if (
+        type(key) is str
+        and len(key) <= _MAX_CACHED_HEADER_NAME_LENGTH
+        and len(_header_names) < _MAX_CACHED_HEADER_NAMES
+    ):
         _header_names[key] = name
     return name
 

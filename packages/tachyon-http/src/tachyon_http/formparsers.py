@@ -282,6 +282,7 @@ if not hasattr(multipart.PushMultipartParser, "_create_segment"):  # pragma: no 
 # The base parser's "inside a part body" state (multipart 2.x, pinned in pyproject) and CR as a byte value
 # (``int in bytes`` is a memchr).
 _BODY_STATE = multipart._BODY
+_PREAMBLE_STATE = multipart._PREAMBLE
 _CR = 13
 
 
@@ -298,8 +299,42 @@ class _SegmentParser(multipart.PushMultipartParser):  # type: ignore[misc]
             header_charset="latin-1",
         )
         self._owner = owner
+        # The body must start with exactly this, followed by CRLF (or "--": an empty form).
+        self._first_delimiter = b"--" + boundary
+
+    def _refuse(self, reason: str) -> None:
+        # What the base parser does with an error, so that a later parse() call behaves the same.
+        error = multipart.ParserError(reason)
+        if not self.error:  # type: ignore[has-type]  # set by the untyped base class
+            self.error = error
+        self.close(check_complete=False)
+        raise error
+
+    def _check_start(self, chunk: bytes) -> None:
+        # The base parser skips a preamble before the first delimiter, and so turns a first delimiter followed by
+        # junk ("--BX") into preamble. Starlette's parser refuses both; so does Tachyon: a parser differential is
+        # a filter bypass. While in the preamble state the base parser keeps every byte seen so far (the start is
+        # checked below to be a prefix of the delimiter, so no delimiter has been found yet).
+        head = self._buffer + chunk
+        expected = self._first_delimiter
+        if head[: len(expected)] != expected[: len(head)]:
+            self._refuse("Unexpected data before the first boundary")
+        tail = head[len(expected) : len(expected) + 2]
+        if tail and tail not in (b"\r\n", b"--", b"\r", b"-"):
+            self._refuse("Unexpected data after the first boundary")
+
+    def _on_segment_headerline(self, line: bytes) -> None:
+        # Starlette's parser refuses a part header continuation line (obsolete line folding) and a CR inside a
+        # header line; the base parser would fold the one and keep the other.
+        if line[0] in b" \t":
+            self._refuse("Part header continuation lines are not accepted")
+        if _CR in line:
+            self._refuse("Bare CR in a part header")
+        super()._on_segment_headerline(line)
 
     def parse(self, chunk: bytes) -> Iterator[Any]:
+        if self._state is _PREAMBLE_STATE and chunk and not self.closed:
+            self._check_start(chunk)
         # Inside a part's body with nothing held back, a chunk without any CR holds neither the delimiter
         # ("\r\n--" + boundary) nor the start of one: all of it is payload, exactly what the base parser would
         # emit after its delimiter search. That search costs ~20x a memchr for CR when the data shares many
@@ -317,7 +352,7 @@ class _SegmentParser(multipart.PushMultipartParser):  # type: ignore[misc]
                 payload = self._on_segment_payload(chunk)
             except multipart.MultipartError as error:
                 # What the base parser does with an error, so that a later parse() call behaves the same.
-                if not self.error:  # type: ignore[has-type]  # set by the untyped base class
+                if not self.error:  # set by the untyped base class
                     self.error = error
                 self.close(check_complete=False)
                 raise

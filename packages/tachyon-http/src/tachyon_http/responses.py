@@ -65,9 +65,11 @@ _CONTENT_TYPE = b"content-type"
 # CR, LF and NUL as byte values: ``int in bytes`` is a plain memchr, ``bytes in bytes`` a much slower buffer search.
 _CR, _LF, _NUL = 13, 10, 0
 
-# Content-Type header pairs by charset and media type. Applications use a handful of media types; the bound only
-# guards against one built from request data.
+# Content-Type header pairs by charset and media type. Applications use a handful of media types; the bounds (count,
+# and length of each key) only guard against one built from request data: a longer media type or charset is
+# rendered on every response and never kept.
 _MAX_CACHED_CONTENT_TYPES = 256
+_MAX_CACHED_CONTENT_TYPE_LENGTH = 128
 # Keyed by charset, then media type: two lookups with str keys (hashes cached on the strings) are cheaper than
 # building and hashing a (media type, charset) tuple on every response.
 _content_type_cache: dict[str, dict[str, tuple[bytes, bytes]]] = {}
@@ -108,7 +110,10 @@ def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
             value += "; charset=" + charset
         header = (_CONTENT_TYPE, value.encode("latin-1"))
         _check_header_bytes(*header)
-        if _cached_content_types < _MAX_CACHED_CONTENT_TYPES:
+        if (
+            _cached_content_types < _MAX_CACHED_CONTENT_TYPES
+            and len(media_type) + len(charset) <= _MAX_CACHED_CONTENT_TYPE_LENGTH
+        ):
             _content_type_cache.setdefault(charset, {})[media_type] = header
             _cached_content_types += 1
     return header
@@ -172,8 +177,10 @@ def _raw_set(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
 
 
 # ASGI spec versions ("2.0", "2.4", ...) seen so far, mapped to "is it at least 2.4": from 2.4 on, a send to a
-# disconnected client raises OSError, so no task needs to listen for http.disconnect.
+# disconnected client raises OSError, so no task needs to listen for http.disconnect. The server, not the client,
+# sets the version; the bounds (count, length) only keep an odd server from growing the cache.
 _MAX_CACHED_SPEC_VERSIONS = 32
+_MAX_CACHED_SPEC_VERSION_LENGTH = 16
 _spec_version_cache: dict[str, bool] = {}
 
 
@@ -182,7 +189,7 @@ def _send_reports_disconnect(scope: Scope) -> bool:
     known = _spec_version_cache.get(version)
     if known is None:
         known = tuple(map(int, version.split("."))) >= (2, 4)
-        if len(_spec_version_cache) < _MAX_CACHED_SPEC_VERSIONS:
+        if len(_spec_version_cache) < _MAX_CACHED_SPEC_VERSIONS and len(version) <= _MAX_CACHED_SPEC_VERSION_LENGTH:
             _spec_version_cache[version] = known
     return known
 

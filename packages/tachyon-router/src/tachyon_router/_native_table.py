@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from ._native import Matcher
-from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable
+from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable, convert_int
 from ._tachyon_router_native import ffi, lib
 from ._template import INT, LIT, STR
 
@@ -63,7 +63,7 @@ def _reader(
     """``(path, out) -> params`` for one tree route, generated once at build time (see ``_param_builder``).
 
     Shortcuts, each exact for a path this route matched: an int parameter with the built-in ``int`` convert
-    takes the value C parsed (no slice, no ``int()``); the first parameter starts where the literal prefix
+    takes the value C parsed (no slice, no ``convert_int()``); the first parameter starts where the literal prefix
     ends; a ``str`` parameter that ends the template runs to the end of the path (``[^/]+`` is greedy and
     may keep a final newline, so ``$`` never makes it stop earlier).
     """
@@ -80,7 +80,7 @@ def _reader(
     items: list[str] = []
     for position, (name, convert, _) in enumerate(plan):
         base = _SLOTS * position
-        if kinds[position] == INT and convert is int:
+        if kinds[position] == INT and convert is convert_int:
             reads.append(f"p{position} = out[{base + 2}]")
             items.append(f"{name!r}: p{position}")
             continue

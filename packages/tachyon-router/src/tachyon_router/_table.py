@@ -88,10 +88,29 @@ class _Route:
     convertors: Mapping[str, Convertor[Any]]
 
 
+class _Unmatched(Exception):
+    """Raised while a matched route's parameters are converted: the route does not match after all."""
+
+
+def convert_int(text: str) -> int:
+    """``int(text)`` for the built-in int convertor's ``[0-9]+`` text; ``_Unmatched`` past the int digit limit.
+
+    For such text ``int()`` can only fail on Python's int-digit limit (``sys.set_int_max_str_digits``, 4300 by
+    default). Starlette answers that with a 500; the lookup answers "no route matches" (a 404) instead, so an
+    absurd number in a path cannot make the server error.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        raise _Unmatched from None
+
+
+_NO_MATCH_ANSWER: Answer = (-1, -1, (), {})
+
 _DIRECT_CONVERT: dict[type, Callable[[str], Any] | None] = {
     StringConvertor: None,
     PathConvertor: None,
-    IntegerConvertor: int,
+    IntegerConvertor: convert_int,
     FloatConvertor: float,
     UUIDConvertor: uuid.UUID,
 }
@@ -286,7 +305,10 @@ class RouteTable:
             if answers is not None:
                 full, partial, candidates, raw = answers[self._slot_get(method, 0) + scope_type - 1]
                 if raw:
-                    return full, partial, candidates, self._params(full, route_path, raw)
+                    try:
+                        return full, partial, candidates, self._params(full, route_path, raw)
+                    except _Unmatched:
+                        return _NO_MATCH_ANSWER
                 return full, partial, candidates, {}
         return self._finish(
             self._matcher_lookup(route_path, self._bit_get(method, 0), scope_type), route_path, method, scope_type
@@ -300,15 +322,18 @@ class RouteTable:
         scope_type: int,
     ) -> Answer:
         # A matcher answer (None: the tree declined) made into the public answer.
-        if answer is None or (answer[2] and self._has_regex_routes):
-            full, partial, candidates, raw = self._complete(answer, route_path, method, scope_type)
+        try:
+            if answer is None or (answer[2] and self._has_regex_routes):
+                full, partial, candidates, raw = self._complete(answer, route_path, method, scope_type)
+                if full < 0:
+                    return full, partial, candidates, {}
+                return full, partial, candidates, self._params(full, route_path, raw)
+            full = answer[0]
             if full < 0:
-                return full, partial, candidates, {}
-            return full, partial, candidates, self._params(full, route_path, raw)
-        full = answer[0]
-        if full < 0:
-            return full, answer[1], answer[2], {}
-        return full, answer[1], answer[2], self._builders[full](route_path, answer[3])
+                return full, answer[1], answer[2], {}
+            return full, answer[1], answer[2], self._builders[full](route_path, answer[3])
+        except _Unmatched:  # an int parameter past the int digit limit (see convert_int)
+            return _NO_MATCH_ANSWER
 
     def _params(self, full: int, route_path: str, raw: tuple[int, ...] | re.Match[str] | None) -> dict[str, Any]:
         route = self._routes[full]

@@ -69,8 +69,10 @@ Parsed = tuple[tuple[str, ...], tuple[Param, ...]]
 # A route's template is split several times while the route is created and indexed (compile_path, the
 # parameter plan, the tree tokens, the literal prefix), and applications often repeat templates across
 # routers: splits are kept, immutable, in a bounded cache. Templates come from code, not from requests, but
-# the bound keeps a program that generates them endlessly from growing without limit.
+# the bounds (count, and length of each template) keep a program that generates them endlessly, or builds
+# them from request data, from growing it without limit.
 _MAX_CACHED_TEMPLATES = 4096
+_MAX_CACHED_TEMPLATE_LENGTH = 1024
 _parsed: dict[str, Parsed] = {}
 
 
@@ -89,7 +91,7 @@ def parse_template(template: str) -> Parsed:
         cursor = end
     literals.append(template[cursor:])
     parsed = (tuple(literals), tuple(params))
-    if len(_parsed) < _MAX_CACHED_TEMPLATES:
+    if len(_parsed) < _MAX_CACHED_TEMPLATES and len(template) <= _MAX_CACHED_TEMPLATE_LENGTH:
         _parsed[template] = parsed
     return parsed
 
@@ -136,7 +138,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
         + literals[-1]
     )
     regex = _assemble(path, literals, params, convertors)
-    if len(_compiled) < _MAX_CACHED_TEMPLATES:
+    if len(_compiled) < _MAX_CACHED_TEMPLATES and len(path) <= _MAX_CACHED_TEMPLATE_LENGTH:
         _compiled[path] = (regex, path_format, tuple(convertors[param.name] for param in params))
     return regex, path_format, convertors
 

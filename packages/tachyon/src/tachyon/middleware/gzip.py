@@ -68,15 +68,28 @@ def _normalize_content_types(content_types: tuple[str, ...]) -> frozenset[str]:
     return frozenset(item.partition(";")[0].strip().lower() for item in content_types)
 
 
-@functools.lru_cache(maxsize=256)
+# Longer Content-Type values are classified on every response and never cached (see _is_excluded).
+_MAX_CACHED_CONTENT_TYPE_LENGTH = 128
+
+
 def _is_excluded(content_type: bytes, excluded: frozenset[str]) -> bool:
-    # Cached: an application sends few distinct content types, and they come from code, not from clients.
+    # Cached: an application sends few distinct content types. They usually come from code, but one may be echoed
+    # from a request, so only values of an honest length are kept (the cache is bounded in count by lru_cache).
+    if len(content_type) > _MAX_CACHED_CONTENT_TYPE_LENGTH:
+        return _classify_content_type(content_type, excluded)
+    return _classify_cached(content_type, excluded)
+
+
+def _classify_content_type(content_type: bytes, excluded: frozenset[str]) -> bool:
     media_type = content_type.decode("latin-1").partition(";")[0].strip().lower()
     family = media_type.partition("/")[0] + "/*"
     if media_type in excluded or family in excluded:
         return True
     # gRPC variants ("application/grpc+proto") are gRPC all the same.
     return media_type.startswith("application/grpc+") and "application/grpc" in excluded
+
+
+_classify_cached = functools.lru_cache(maxsize=256)(_classify_content_type)
 
 
 def _accepts_gzip(scope: Scope) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 from base64 import b64decode, b64encode
 from typing import Any, Literal
@@ -143,8 +142,9 @@ class SessionMiddleware:
             return None
         try:
             data = json.loads(b64decode(payload))
-        except (binascii.Error, ValueError):
-            # Only reachable with a valid signature over junk: never trust it, start afresh.
+        except Exception:  # binascii.Error, ValueError, RecursionError (deep nesting), whatever else decoding raises
+            # Only reachable with a valid signature over junk: never trust it, start afresh (Starlette answers
+            # 500 on a deeply nested payload; an unloadable session is an empty one here).
             return None
         return Session(data) if isinstance(data, dict) else None
 
