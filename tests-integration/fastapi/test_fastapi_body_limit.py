@@ -33,8 +33,10 @@ pytestmark = pytest.mark.skipif(
 CASES = [
     ("/read", b"x" * 10, 200),
     ("/read", b"x" * 11, 413),
+    ("/body", b"x" * 11, 413),
+    ("/mounted/read", b"x" * 10, 200),
     ("/mounted/read", b"x" * 11, 413),
-    ("/relayed/read", b"x" * 11, 413),
+    ("/limited/read", b"x" * 11, 413),
 ]
 
 
@@ -65,7 +67,7 @@ def test_limit_hit_while_middleware_reads_answers_413_in_process(
         response = client.post(path, content=_chunks(body) if streamed else body)
     assert response.status_code == status, response.text
     if status == 413:
-        assert response.json() == {"detail": "Content Too Large"}
+        assert "Content Too Large" in response.text
     else:
         assert response.json() == len(body)
 

@@ -7,7 +7,7 @@ bytes it read; each limit is 10 bytes.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Body, FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -29,9 +29,9 @@ class PassesThrough(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def _sub_app() -> FastAPI:
-    sub = FastAPI()
-    sub.add_middleware(ReadsBodyFirst)
+def _sub_app(middleware: type[BaseHTTPMiddleware], max_body_size: int | None = None) -> FastAPI:
+    sub = FastAPI(max_body_size=max_body_size)  # type: ignore[call-arg]  # FastAPI >= 0.165
+    sub.add_middleware(middleware)
 
     @sub.post("/read")
     async def read(request: Request) -> int:
@@ -41,23 +41,22 @@ def _sub_app() -> FastAPI:
 
 
 def build() -> FastAPI:
-    app = FastAPI(max_body_size=LIMIT)  # type: ignore[call-arg]  # FastAPI >= 0.165
-    app.add_middleware(ReadsBodyFirst)
+    """``/read`` and ``/body`` under an application limit with a pass-through middleware; ``/mounted`` a
+    sub-application whose middleware reads the body against its parent's limit; ``/limited`` a
+    sub-application with its own limit."""
+    app = FastAPI(max_body_size=LIMIT)  # type: ignore[call-arg]
+    app.add_middleware(PassesThrough)
 
     @app.post("/read")
     async def read(request: Request) -> int:
         return len(await request.body())
 
-    app.mount("/mounted", _sub_app())
+    @app.post("/body")
+    async def body(payload: bytes = Body()) -> int:
+        return len(payload)
 
-    relayed = FastAPI(max_body_size=LIMIT)  # type: ignore[call-arg]
-    relayed.add_middleware(PassesThrough)
-
-    @relayed.post("/read")
-    async def read_relayed(request: Request) -> int:
-        return len(await request.body())
-
-    app.mount("/relayed", relayed)
+    app.mount("/mounted", _sub_app(ReadsBodyFirst))
+    app.mount("/limited", _sub_app(PassesThrough, LIMIT))
     return app
 
 
