@@ -101,7 +101,7 @@ def worker(side: str, seconds: float, only: str | None, profile: bool) -> dict[s
     results: dict[str, float] = {}
 
     async def main() -> None:
-        for name, attr, method, make_path, status in scenarios:
+        for _, attr, method, make_path, status in scenarios:
             await _check(getattr(module, attr), method, make_path(1), status)
         timed = [("floor", module.floor, "GET", lambda n: "/")] + [
             (name, getattr(module, attr), method, make_path) for name, attr, method, make_path, _ in scenarios
@@ -171,9 +171,15 @@ def over_http(rounds: int, duration: float) -> str:
     wrk = http.ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "new_id.lua"
-        script.write_text('local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/r29/" .. n)\nend\n')
+        script.write_text(
+            'local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", "/r29/" .. n)\nend\n'
+        )
         scenarios = [("plaintext", "/", None), ("last of 126, new id", "/", script), ("404", "/no/such/path", None)]
-        servers = {"floor": "fastapi_bench_app:floor", "starlette": "fastapi_bench_app:app", "tachyon": "fastapi_bench_app:app"}
+        servers = {
+            "floor": "fastapi_bench_app:floor",
+            "starlette": "fastapi_bench_app:app",
+            "tachyon": "fastapi_bench_app:app",
+        }
         rps: dict[tuple[str, str], list[float]] = {}
         with ExitStack() as stack:
             ports = {}
@@ -187,7 +193,7 @@ def over_http(rounds: int, duration: float) -> str:
                 stack.callback(_stop, proc)
                 http.wait_ready(port, proc)
                 ports[name] = port
-            for name, port in ports.items():  # warm-up
+            for port in ports.values():  # warm-up
                 for _, path, lua in scenarios:
                     http.run_wrk(wrk, f"http://127.0.0.1:{port}{path}", 1.0, 4, lua)
             for round_number in range(rounds):
@@ -203,7 +209,9 @@ def over_http(rounds: int, duration: float) -> str:
     ]
     for scenario, _, _ in scenarios:
         floor, s, t = (statistics.median(rps[(scenario, n)]) for n in ("floor", "starlette", "tachyon"))
-        lines.append(f"| {scenario} | {floor:.0f} | {s:.0f} ({s / floor:.2f}) | {t:.0f} ({t / floor:.2f}) | {t / s:.2f}× |")
+        lines.append(
+            f"| {scenario} | {floor:.0f} | {s:.0f} ({s / floor:.2f}) | {t:.0f} ({t / floor:.2f}) | {t / s:.2f}× |"
+        )
     return "\n".join(lines)
 
 

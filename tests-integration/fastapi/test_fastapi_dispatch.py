@@ -21,11 +21,9 @@ import fastapi.routing
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
-
 from tachyon import _fastapi
 
 from .conftest import REFERENCE_RUN

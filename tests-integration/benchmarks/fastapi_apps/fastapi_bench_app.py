@@ -8,6 +8,7 @@ Starlette or on Tachyon (the process that imports it decides, by installing ``ta
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -15,6 +16,13 @@ from fastapi.responses import PlainTextResponse
 
 ROUTES_PER_ROUTER = 30
 ROUTERS = 10
+
+
+def _collection(n: int) -> Callable[[], Awaitable[dict[str, int]]]:
+    async def collection() -> dict[str, int]:
+        return {"n": n}
+
+    return collection
 
 
 def build_app() -> FastAPI:
@@ -45,9 +53,7 @@ def build_app() -> FastAPI:
         return "ok"
 
     for i in range(30):
-
-        async def collection() -> dict[str, int]:
-            return {"n": i}
+        collection = _collection(i)
 
         async def create() -> dict[str, bool]:
             return {"created": True}
@@ -67,9 +73,7 @@ def build_large() -> FastAPI:
     for k in range(ROUTERS):
         router = APIRouter()
         for i in range(ROUTES_PER_ROUTER // 2):
-
-            async def collection() -> dict[str, int]:
-                return {"n": i}
+            collection = _collection(i)
 
             async def member(id: int) -> dict[str, int]:
                 return {"id": id}

@@ -309,7 +309,7 @@ def _included_match(self: Any, scope: Scope) -> tuple[Any, Scope, Any, Any]:
         if cached[1].opaque_count:
             _log_once(self, f"{cached[1].opaque_count} included route(s) the table cannot evaluate")
     table: _Table = cached[1]
-    full, partial, opaque, _ = table.lookup(get_route_path(scope), scope.get("method"), type_bit)
+    full, partial, opaque, _ = table.lookup(get_route_path(scope), scope.get("method", ""), type_bit)
     if opaque:
         result = _original_match(self, scope)
         return result
