@@ -181,8 +181,10 @@ def over_http(rounds: int, duration: float) -> str:
             "tachyon": "fastapi_bench_app:app",
         }
         rps: dict[tuple[str, str], list[float]] = {}
+        cpu_us: dict[tuple[str, str], list[float]] = {}
         with ExitStack() as stack:
             ports = {}
+            pids = {}
             for name, target in servers.items():
                 port = http.free_port()
                 prefix = [sys.executable, "-m", "tachyon.compat"] if name == "tachyon" else [sys.executable]
@@ -193,6 +195,7 @@ def over_http(rounds: int, duration: float) -> str:
                 stack.callback(_stop, proc)
                 http.wait_ready(port, proc)
                 ports[name] = port
+                pids[name] = proc.pid
             for port in ports.values():  # warm-up
                 for _, path, lua in scenarios:
                     http.run_wrk(wrk, f"http://127.0.0.1:{port}{path}", 1.0, 4, lua)
@@ -200,17 +203,25 @@ def over_http(rounds: int, duration: float) -> str:
                 order = list(ports) if round_number % 2 == 0 else list(reversed(list(ports)))
                 for scenario, path, lua in scenarios:
                     for name in order:
-                        value, _, _, _ = http.run_wrk(wrk, f"http://127.0.0.1:{ports[name]}{path}", duration, 64, lua)
+                        cpu_before = http.cpu_seconds(pids[name])
+                        value, _, _, total = http.run_wrk(
+                            wrk, f"http://127.0.0.1:{ports[name]}{path}", duration, 64, lua
+                        )
+                        spent = http.cpu_seconds(pids[name]) - cpu_before
                         rps.setdefault((scenario, name), []).append(value)
+                        cpu_us.setdefault((scenario, name), []).append(spent / max(total, 1) * 1e6)
     lines = [
         "| scenario (uvicorn + wrk) | floor req/s | FastAPI on Starlette req/s (of floor) "
-        "| FastAPI on Tachyon req/s (of floor) | speed-up |",
-        "|---|---|---|---|---|",
+        "| FastAPI on Tachyon req/s (of floor) | speed-up req/s | server CPU µs/request S → T | speed-up CPU |",
+        "|---|---|---|---|---|---|---|",
     ]
+    # Server CPU time per request is steadier than requests/s on a busy machine (see bench_http.cpu_seconds).
     for scenario, _, _ in scenarios:
         floor, s, t = (statistics.median(rps[(scenario, n)]) for n in ("floor", "starlette", "tachyon"))
+        s_cpu, t_cpu = (statistics.median(cpu_us[(scenario, n)]) for n in ("starlette", "tachyon"))
         lines.append(
-            f"| {scenario} | {floor:.0f} | {s:.0f} ({s / floor:.2f}) | {t:.0f} ({t / floor:.2f}) | {t / s:.2f}× |"
+            f"| {scenario} | {floor:.0f} | {s:.0f} ({s / floor:.2f}) | {t:.0f} ({t / floor:.2f}) | {t / s:.2f}× "
+            f"| {s_cpu:.0f} → {t_cpu:.0f} | {s_cpu / t_cpu:.2f}× |"
         )
     return "\n".join(lines)
 
@@ -232,6 +243,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
     parser.add_argument("-k", dest="only", help="only scenarios whose name contains this")
     parser.add_argument("--no-http", action="store_true", help="skip the uvicorn + wrk part")
+    parser.add_argument("--http-only", action="store_true", help="only the uvicorn + wrk part")
     parser.add_argument("--profile", choices=SIDES, help="cProfile one side's in-process run (to stderr)")
     args = parser.parse_args()
     if args.worker:
@@ -241,8 +253,9 @@ def main() -> None:
         worker(args.profile, args.seconds, args.only, profile=True)
         return
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    report = [f"FastAPI benchmark, load average before: {' '.join(load)}", "", render_in_process(
-        in_process(args.rounds, args.seconds, args.only))]  # fmt: skip
+    report = [f"FastAPI benchmark, load average before: {' '.join(load)}"]
+    if not args.http_only:
+        report += ["", render_in_process(in_process(args.rounds, args.seconds, args.only))]
     print("\n".join(report), flush=True)
     if not args.no_http:
         http_table = over_http(args.rounds, args.duration)
