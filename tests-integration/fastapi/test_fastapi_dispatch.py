@@ -40,6 +40,9 @@ def test_the_switch_installs_the_table_dispatch() -> None:
     assert _fastapi.is_installed()
     assert fastapi.__version__.startswith(_fastapi.TESTED_VERSIONS)
     assert fastapi.routing.APIRouter.app is _fastapi._router_app
+    # Patched in memory by the switch's loader; the module still comes from FastAPI's own file.
+    assert type(fastapi.routing.__loader__).__name__ == "_FastAPIRoutingLoader"
+    assert fastapi.routing.__file__ is not None and fastapi.routing.__file__.endswith("fastapi/routing.py")
 
 
 @st.composite
