@@ -33,10 +33,25 @@ CONFORMANCE = HERE.parent / "conformance"
 CACHE = HERE / ".cache"
 EXPECTED_FILE = HERE / "expected_differences.toml"
 
-FASTAPI_VERSION = "0.163.2"
+# sha256 of the sdist PyPI serves for each supported FastAPI release: a different file is never used. The
+# suite of the FastAPI installed in the interpreter is run (`hatch run fastapi-suite` for 0.163.2,
+# `hatch run fastapi165:suite` for 0.165.0).
+SDIST_SHA256S = {
+    "0.163.2": "e605c4c9b94be78b43aa8239a62ccf7b6684346cdc9e053633feab0ab21b87c7",
+    "0.165.0": "dd94d4128319c1e1d50535ab023ab698f850a4d2822f0e181747b46f4ff3c0ab",
+}
+
+
+def _installed_fastapi() -> str:
+    try:
+        return metadata.version("fastapi")
+    except metadata.PackageNotFoundError:
+        return "0.163.2"  # check_environment() reports the missing package
+
+
+FASTAPI_VERSION = _installed_fastapi()
 SDIST_NAME = f"fastapi-{FASTAPI_VERSION}.tar.gz"
-# sha256 of the sdist PyPI serves for fastapi 0.163.2: a different file is never used.
-SDIST_SHA256 = "e605c4c9b94be78b43aa8239a62ccf7b6684346cdc9e053633feab0ab21b87c7"
+SDIST_SHA256 = SDIST_SHA256S.get(FASTAPI_VERSION, "")
 # What FastAPI's tests import from the sdist: the tests and the documentation's example code.
 UNPACKED = ("tests/", "docs_src/")
 # Benchmarks are not tests of behaviour (and need pytest-codspeed).
@@ -45,7 +60,8 @@ FALLBACK_OWNER = "FastAPI suite"
 
 PYTEST_INI = """\
 [pytest]
-# FastAPI 0.163.2's settings ([tool.pytest] of its pyproject.toml) minus pytest-timeout's `timeout`.
+# FastAPI's settings ([tool.pytest] of its pyproject.toml, the same in 0.163 and 0.165) minus pytest-timeout's
+# `timeout`.
 addopts = --strict-config --strict-markers
 xfail_strict = true
 junit_family = xunit1
@@ -104,8 +120,8 @@ def check_environment() -> None:
         reference = metadata.version("starlette")
     except metadata.PackageNotFoundError as exc:
         raise run.SetupError(f"{exc.name} is not installed in {sys.executable}") from None
-    if installed != FASTAPI_VERSION:
-        raise run.SetupError(f"fastapi {installed} is installed; these are the tests of {FASTAPI_VERSION}")
+    if installed not in SDIST_SHA256S:
+        raise run.SetupError(f"fastapi {installed} is installed; the suite is pinned for {', '.join(SDIST_SHA256S)}")
     if reference != run.STARLETTE_VERSION:
         raise run.SetupError(f"the reference side needs starlette=={run.STARLETTE_VERSION}, found {reference}")
 

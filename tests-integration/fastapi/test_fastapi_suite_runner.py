@@ -23,6 +23,7 @@ suite = _load()
 
 def test_the_suite_matches_the_installed_fastapi_and_a_pinned_sdist() -> None:
     suite.check_environment()  # raises SetupError when the dev env has another FastAPI or Starlette
+    assert suite.SDIST_SHA256 == suite.SDIST_SHA256S[suite.FASTAPI_VERSION]
     assert len(suite.SDIST_SHA256) == 64 and int(suite.SDIST_SHA256, 16) >= 0
     assert suite.SDIST_NAME == f"fastapi-{suite.FASTAPI_VERSION}.tar.gz"
 

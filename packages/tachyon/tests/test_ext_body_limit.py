@@ -75,3 +75,14 @@ def test_previous_scope_limit_is_restored() -> None:
 
     anyio.run(RequestBodyLimitMiddleware(app, max_body_size=3), scope, None, None)  # type: ignore[arg-type]
     assert scope[MAX_BODY_SIZE_SCOPE_KEY] == 7
+
+
+def test_internal_signals_keep_starlettes_names() -> None:
+    # FastAPI 0.165 looks both up by these names to turn a limit hit inside a task group back into a 413.
+    from tachyon.middleware import body_limit
+    from tachyon_http.exceptions import HTTPException
+
+    too_large = body_limit._RequestBodyTooLarge()
+    assert isinstance(too_large, HTTPException)
+    assert (too_large.status_code, too_large.detail) == (413, "Content Too Large")
+    assert issubclass(body_limit._RequestBodyLimitResponseSent, Exception)

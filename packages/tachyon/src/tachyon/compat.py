@@ -142,6 +142,29 @@ class _PackageLoader(importlib.abc.Loader):
         module.__path__ = []
 
 
+#: FastAPI's routing module: once it has run, ``tachyon._fastapi`` answers its dispatch from route tables.
+_FASTAPI_ROUTING = "fastapi.routing"
+
+
+class _FastAPIRoutingLoader(importlib.abc.Loader):
+    """Runs ``fastapi.routing`` with its own loader, then hands the module to ``tachyon._fastapi.install``.
+
+    The only place where the switch touches FastAPI, and only in memory: its files are never modified.
+    """
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        from tachyon import _fastapi
+
+        _fastapi.install(module)
+
+
 class _StarletteFinder(importlib.abc.MetaPathFinder):
     """Answers every import under the ``starlette`` name; first on ``sys.meta_path`` so it beats a real one."""
 
@@ -155,6 +178,11 @@ class _StarletteFinder(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None = None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == _FASTAPI_ROUTING:
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _FastAPIRoutingLoader(spec.loader)
+            return spec
         if fullname == _ROOT:
             return importlib.machinery.ModuleSpec(fullname, self._package_loader, is_package=True)
         if not fullname.startswith(_ROOT + "."):

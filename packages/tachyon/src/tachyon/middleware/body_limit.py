@@ -16,12 +16,15 @@ _TOO_LARGE = "Content Too Large"
 _MISSING = object()
 
 
-class _BodyTooLarge(HTTPException):
+# The two signals keep Starlette's private class names: libraries written for Starlette find them by name
+# (FastAPI 0.165 looks both up with getattr to turn a limit hit inside a task group back into a 413), and an
+# unknown name would let the internal exception escape as an error instead.
+class _RequestBodyTooLarge(HTTPException):
     def __init__(self) -> None:
         super().__init__(status_code=413, detail=_TOO_LARGE)
 
 
-class _RefusalAlreadySent(Exception):
+class _RequestBodyLimitResponseSent(Exception):
     """Unwinds the application once the 413 has been sent in place of its response."""
 
 
@@ -77,7 +80,7 @@ class RequestBodyLimitResponder:
             # finishes, as in Starlette), and bytes already read are judged by the new limit straight away.
             owner.max_body_size = self.max_body_size
             if owner.total_size > owner.max_body_size:
-                raise _BodyTooLarge
+                raise _RequestBodyTooLarge
             await self.app(scope, receive, send)
             return
 
@@ -95,11 +98,11 @@ class RequestBodyLimitResponder:
         scope[_COUNTER_SCOPE_KEY] = self
         try:
             await self.app(scope, self.receive_with_limit, self.send_with_limit)
-        except _BodyTooLarge:
+        except _RequestBodyTooLarge:
             if self.response_started:
                 raise  # too late for a 413: let the error handling layer deal with it
             await _too_large(scope, receive, send)
-        except _RefusalAlreadySent:
+        except _RequestBodyLimitResponseSent:
             pass
         finally:
             scope.pop(_COUNTER_SCOPE_KEY, None)
@@ -110,13 +113,13 @@ class RequestBodyLimitResponder:
     async def receive_with_limit(self) -> Message:
         # A declared Content-Length over the limit is refused before a single byte is read.
         if self._declared_too_large():
-            raise _BodyTooLarge
+            raise _RequestBodyTooLarge
         incoming = await self.receive()
         if incoming["type"] == "http.request":
             # Counted as received: Content-Length may lie, the bytes cannot.
             self.total_size += len(incoming.get("body", b""))
             if self.total_size > self.max_body_size:
-                raise _BodyTooLarge
+                raise _RequestBodyTooLarge
         return incoming
 
     async def send_with_limit(self, message: Message) -> None:
@@ -125,7 +128,7 @@ class RequestBodyLimitResponder:
             if self._declared_too_large():
                 # The application answered without reading the body; still refuse the oversized request.
                 await _too_large(self.scope, self.receive, self.send)
-                raise _RefusalAlreadySent
+                raise _RequestBodyLimitResponseSent
         await self.send(message)
 
 
