@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apps import CACHE, FRAMEWORKS, tachyon_app_path  # noqa: E402
+from apps import CACHE, FRAMEWORKS, supports, tachyon_app_path  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -61,7 +61,9 @@ def server_command(framework: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir), "--host", "127.0.0.1",
         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--workers", "1",
-        "--no-access-log", "--log-level", "warning", "--lifespan", "off",
+        "--no-access-log", "--log-level", "warning",
+        # BlackSheep configures itself in its lifespan startup; the others need none.
+        "--lifespan", "on" if framework == "blacksheep" else "off",
     ]  # fmt: skip
 
 
@@ -79,7 +81,7 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 def lua_script(scenario: Scenario, workdir: Path) -> Path | None:
-    if scenario.method == "GET" and not scenario.body:
+    if scenario.method == "GET" and not scenario.body and not scenario.extra_headers:
         return None
     body_file = workdir / f"{abs(hash(scenario.name))}.body"
     body_file.write_bytes(scenario.body)
@@ -89,6 +91,8 @@ def lua_script(scenario: Scenario, workdir: Path) -> Path | None:
         lines += [f'local f = io.open("{body_file}", "rb")', 'wrk.body = f:read("*a")', "f:close()"]
     if scenario.content_type:
         lines.append(f'wrk.headers["Content-Type"] = "{scenario.content_type.decode()}"')
+    for name, value in scenario.extra_headers:
+        lines.append(f'wrk.headers["{name.decode()}"] = "{value.decode()}"')
     script.write_text("\n".join(lines) + "\n")
     return script
 
@@ -150,6 +154,8 @@ def main() -> None:
         samples: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for scenario in scenarios:  # warm-up and a correctness check of every status code
             for framework, (_, port) in servers.items():
+                if not supports(framework, scenario.name):
+                    continue
                 url = f"http://127.0.0.1:{port}{scenario.path}" + (
                     f"?{scenario.query_string.decode()}" if scenario.query_string else ""
                 )
@@ -159,8 +165,11 @@ def main() -> None:
         rss_warm = {framework: rss_mib(proc.pid) for framework, (proc, _) in servers.items()}
         for r in range(args.rounds):
             for scenario in scenarios:
-                order = list(servers)[r % 3 :] + list(servers)[: r % 3]
+                shift = r % len(servers)
+                order = list(servers)[shift:] + list(servers)[:shift]
                 for framework in order:
+                    if not supports(framework, scenario.name):
+                        continue
                     port = servers[framework][1]
                     url = f"http://127.0.0.1:{port}{scenario.path}" + (
                         f"?{scenario.query_string.decode()}" if scenario.query_string else ""
@@ -174,6 +183,8 @@ def main() -> None:
         for scenario in scenarios:
             row: dict[str, object] = {"scenario": scenario.name}
             for framework in servers:
+                if (scenario.name, framework) not in samples:
+                    continue
                 values = samples[(scenario.name, framework)]
                 row[f"{framework}_rps"] = statistics.median(v[0] for v in values)
                 row[f"{framework}_p99_ms"] = statistics.median(v[1] for v in values)
@@ -181,11 +192,15 @@ def main() -> None:
             rows.append(row)
             print(
                 f"{scenario.name:30s} "
-                + "  ".join(f"{fw} {row[f'{fw}_rps']:9.0f} req/s p99 {row[f'{fw}_p99_ms']:6.2f} ms" for fw in servers)
+                + "  ".join(
+                    f"{fw} {row[f'{fw}_rps']:9.0f} req/s p99 {row[f'{fw}_p99_ms']:6.2f} ms"
+                    for fw in servers
+                    if f"{fw}_rps" in row
+                )
                 + f"   tachyon/raw {row['tachyon_rps'] / row['raw_rps']:4.2f}"  # type: ignore[operator]
                 + f"   tachyon/starlette {row['tachyon_rps'] / row['starlette_rps']:4.2f}"  # type: ignore[operator]
                 + "   server CPU µs/req "
-                + " / ".join(f"{row[f'{fw}_cpu_us']:.1f}" for fw in servers),
+                + " / ".join(f"{fw} {row[f'{fw}_cpu_us']:.1f}" for fw in servers if f"{fw}_cpu_us" in row),
                 flush=True,
             )
         rss = {framework: rss_mib(proc.pid) for framework, (proc, _) in servers.items()}

@@ -10,6 +10,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+PEERS = ("blacksheep", "falcon")  # as in apps/__init__.py; report.py runs without importing the apps
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -50,6 +52,29 @@ def render() -> str:
                 f"| {r['tachyon_us'] / r['raw_us']:.2f}× | {r['starlette_us'] / r['raw_us']:.2f}× "
                 f"| {r['starlette_us'] / r['tachyon_us']:.2f}× |"
             )
+        peers = [peer for peer in PEERS if any(f"{peer}_us" in r for r in inproc["rows"])]
+        if peers:
+            out += [
+                "",
+                "The peers in the same run (µs per request, and as a multiple of raw ASGI; n/a: not served):",
+                "",
+                "| scenario | Tachyon | "
+                + " | ".join(peers)
+                + " | Tachyon / raw | "
+                + " | ".join(f"{peer} / raw" for peer in peers)
+                + " |",
+                "|---|" + "---:|" * (2 + 2 * len(peers)),
+            ]
+            for r in inproc["rows"]:
+                cells = [f"{r[f'{p}_us']:.2f}" if f"{p}_us" in r else "n/a" for p in peers]
+                ratios = [f"{r[f'{p}_us'] / r['raw_us']:.2f}×" if f"{p}_us" in r else "n/a" for p in peers]
+                out.append(
+                    f"| {r['scenario']} | {r['tachyon_us']:.2f} | "
+                    + " | ".join(cells)
+                    + f" | {r['tachyon_us'] / r['raw_us']:.2f}× | "
+                    + " | ".join(ratios)
+                    + " |"
+                )
     http = _load("http")
     if http:
         meta = http["meta"]

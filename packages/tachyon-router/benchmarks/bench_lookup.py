@@ -1,4 +1,5 @@
-"""Route lookup benchmark: tachyon-router (native tree, pure-Python twin) against Starlette's route loop.
+"""Route lookup benchmark: tachyon-router (native tree, pure-Python twin, the standalone ``Router.match``)
+against Starlette's route loop and Falcon's ``CompiledRouter``.
 
 Not a test: prints CPU nanoseconds per lookup (best of interleaved rounds) and ratios measured in the same run.
 
@@ -6,7 +7,12 @@ Not a test: prints CPU nanoseconds per lookup (best of interleaved rounds) and r
 
 Starlette's cost is what its ``Router.app`` does per request before calling the endpoint: every route's
 ``matches(scope)`` in order until the first FULL match, remembering the first PARTIAL. tachyon-router's cost
-is ``RouteTable.lookup(route_path, method, HTTP)``, which returns the same answer plus converted params.
+is ``RouteTable.lookup(route_path, method, HTTP)``, which returns the same answer plus converted params;
+``Router.match(path, method)`` is what another framework calls (native backend). Falcon's cost is what its
+app does to pick a responder: ``CompiledRouter.find(path)`` and the method map's responder for the method
+(for a 405, Falcon's router has no answer of its own: the method map returns its "method not allowed"
+responder). Falcon is measured on the resource tables only (it refuses templates that differ only in field
+names at one position, which the GitHub table has); where it is not installed its columns say n/a.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse
 from starlette.routing import Match, Route, Router
-from tachyon_router import HTTP, RouteSpec, RouteTable
+from tachyon_router import HTTP, MatchStatus, Router as StandaloneRouter, RouteSpec, RouteTable
 
 
 def _endpoint(request: Any) -> PlainTextResponse:
@@ -87,6 +93,47 @@ def tachyon_table(routes: list[tuple[list[str], str]], backend: str) -> RouteTab
             accepted.add("HEAD")
         specs.append(RouteSpec(path, frozenset(accepted), HTTP))
     return RouteTable(specs, backend=backend)
+
+
+def standalone_router(routes: list[tuple[list[str], str]], backend: str) -> StandaloneRouter[int]:
+    router: StandaloneRouter[int] = StandaloneRouter(backend=backend)
+    for index, (methods, path) in enumerate(routes):
+        router.add(path, index, methods=methods)
+    return router
+
+
+class _FalconResource:
+    """A Falcon resource answering the given methods (sync responders: only the lookup is timed)."""
+
+    def __init__(self, methods: list[str]) -> None:
+        for method in methods:
+            setattr(self, f"on_{method.lower()}", self._respond)
+
+    def _respond(self, req: Any, resp: Any, **params: Any) -> None:  # pragma: no cover - never called
+        pass
+
+
+def falcon_finder(routes: list[tuple[list[str], str]]) -> Callable[[str, str], Any] | None:
+    """``find(path, method)`` over Falcon's CompiledRouter: the resource's responder for the method or None."""
+    try:
+        from falcon.routing import CompiledRouter, map_http_methods, set_default_responders
+    except ImportError:
+        return None
+    router = CompiledRouter()
+    for methods, path in routes:
+        resource = _FalconResource(methods)
+        method_map = map_http_methods(resource)
+        set_default_responders(method_map)
+        router.add_route(path, resource, method_map=method_map)
+    find = router.find
+
+    def lookup(path: str, method: str) -> Any:
+        found = find(path)
+        if found is None:
+            return None
+        return found[1][method], found[2]
+
+    return lookup
 
 
 def best_ns(stmts: list[Callable[[], Any]], rounds: int, budget: float) -> list[float]:
@@ -171,16 +218,30 @@ def main() -> None:
         f"Python {sys.version.split()[0]}"
     )
     print()
-    print("| table | case | native ns | twin ns | Starlette ns | Starlette / native | Starlette / twin |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| table | case | native ns | twin ns | Router.match ns | match − lookup ns | Falcon ns | Starlette ns "
+        "| Falcon / match | Starlette / native | Starlette / twin |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for table_name, (routes, probes) in CASES.items():
         starlette_match = starlette_matcher(routes)
         twin = tachyon_table(routes, "python")
         native = tachyon_table(routes, "native") if native_ok else None
+        router = standalone_router(routes, "native" if native_ok else "python")
+        falcon_find = falcon_finder(routes) if table_name.startswith(("starlette", "resources")) else None
         for case, method, path in probes:
             scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
             answer = twin.lookup(path, method, HTTP)
             _check_same_answer(starlette_match, scope, answer, case)
+            found = router.match(path, method)
+            expected_status = (
+                MatchStatus.FOUND
+                if answer[0] >= 0
+                else MatchStatus.METHOD_NOT_ALLOWED
+                if answer[1] >= 0
+                else MatchStatus.NOT_FOUND
+            )
+            assert found.status is expected_status and found.params == answer[3], case
 
             def run_starlette(
                 scope: dict[str, Any] = scope, match: Callable[[dict[str, Any]], Any] = starlette_match
@@ -190,7 +251,10 @@ def main() -> None:
             def run_twin(path: str = path, method: str = method, table: RouteTable = twin) -> Any:
                 return table.lookup(path, method, HTTP)
 
-            stmts: list[Callable[[], Any]] = [run_starlette, run_twin]
+            def run_match(path: str = path, method: str = method, match: Any = router.match) -> Any:
+                return match(path, method)
+
+            stmts: list[Callable[[], Any]] = [run_starlette, run_twin, run_match]
             if native is not None:
                 assert native.lookup(path, method, HTTP) == answer, case
 
@@ -198,16 +262,32 @@ def main() -> None:
                     return table.lookup(path, method, HTTP)
 
                 stmts.append(run_native)
+            if falcon_find is not None:
+                falcon_answer = falcon_find(path, method)
+                assert (falcon_answer is None) == (expected_status is MatchStatus.NOT_FOUND), case
+
+                def run_falcon(path: str = path, method: str = method, find: Any = falcon_find) -> Any:
+                    return find(path, method)
+
+                stmts.append(run_falcon)
             timings = best_ns(stmts, rounds, budget)
-            starlette_ns, twin_ns = timings[0], timings[1]
+            starlette_ns, twin_ns, match_ns = timings[0], timings[1], timings[2]
+            lookup_ns = twin_ns
             if native is not None:
-                native_ns = timings[2]
+                native_ns = lookup_ns = timings[3]
                 native_cell, ratio_native = f"{native_ns:,.0f}", f"{starlette_ns / native_ns:,.0f}x"
             else:
                 native_cell, ratio_native = "n/a", "n/a"
+            if falcon_find is not None:
+                falcon_ns = timings[-1]
+                falcon_cell, falcon_ratio = f"{falcon_ns:,.0f}", f"{falcon_ns / match_ns:,.2f}x"
+            else:
+                falcon_cell = falcon_ratio = "n/a"
             print(
-                f"| {table_name} | {case} | {native_cell} | {twin_ns:,.0f} | {starlette_ns:,.0f} | "
-                f"{ratio_native} | {starlette_ns / twin_ns:,.1f}x |"
+                f"| {table_name} | {case} | {native_cell} | {twin_ns:,.0f} | {match_ns:,.0f} | "
+                f"{match_ns - lookup_ns:+,.0f} | {falcon_cell} | {starlette_ns:,.0f} | {falcon_ratio} | "
+                f"{ratio_native} | {starlette_ns / twin_ns:,.1f}x |",
+                flush=True,
             )
 
 

@@ -330,3 +330,42 @@ def test_larger_app_like_tables_agree_with_starlette(
     specs = data.draw(family_table())
     probes = [(data.draw(path_for(specs)), *data.draw(probe)) for _ in range(12)]
     _check_table(backend, specs, probes)
+
+
+@pytest.mark.parametrize("backend", ["python", "native"])
+@settings(suppress_health_check=_SUPPRESS, deadline=None, max_examples=_EXAMPLES)
+@given(data=st.data())
+def test_router_match_agrees_with_its_tables_lookup(
+    backend: str, backend_guard: Callable[[str], str], data: st.DataObject
+) -> None:
+    """Router.match answers static paths from results prebuilt with the table: they must be lookup's answers."""
+    backend_guard(backend)
+    from tachyon_router import MatchStatus, Router
+
+    def run() -> None:
+        specs = [spec for spec in data.draw(route_table()) if spec.template is not None]
+        if not specs:
+            return
+        router: Router[int] = Router(backend=backend)
+        for index, spec in enumerate(specs):
+            assert spec.template is not None
+            router.add(spec.template, index, spec.methods, websocket=spec.scope_types == WEBSOCKET)
+        table = router._current_table()
+        static_paths = list(table.static_answers)
+        for _ in range(8):
+            path = data.draw(st.one_of(path_for(specs), st.sampled_from(static_paths or ["/"])))
+            method, type_bit = data.draw(probe)
+            websocket = type_bit == WEBSOCKET
+            full, partial, _, params = table.lookup(path, method, type_bit)
+            found = router.match(path, method, websocket=websocket)
+            if full >= 0:
+                assert (found.status, found.value) == (MatchStatus.FOUND, full), (path, method, type_bit)
+                assert _typed(found.params) == _typed(params), (path, method, type_bit)
+            elif partial >= 0:
+                assert (found.status, found.value) == (MatchStatus.METHOD_NOT_ALLOWED, None), (path, method)
+                assert found.allowed_methods == (router._entries[partial].methods or frozenset()), path
+            else:
+                assert found.status is MatchStatus.NOT_FOUND, (path, method, type_bit)
+            assert found == router.match(path, method, websocket=websocket), (path, method, type_bit)
+
+    _with_custom_convertor(run)

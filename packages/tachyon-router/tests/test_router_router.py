@@ -115,3 +115,54 @@ async def test_the_router_only_example_app_serves_found_405_and_404() -> None:
     assert (status, headers[b"allow"]) == (405, b"GET, HEAD")
     assert (await _call(app, "GET", "/files/docs/readme.txt"))[2] == b"docs/readme.txt (/files/docs/readme.txt)"
     assert (await _call(app, "GET", "/nope"))[0] == 404
+
+
+def test_match_is_a_typed_record_that_unpacks(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/users/{id:int}", "user", methods=["GET"], name="user")
+    found = router.match("/users/7")
+    status, value, params, allowed, name = found
+    assert (status, value, params, allowed, name) == (
+        MatchStatus.FOUND,
+        "user",
+        {"id": 7},
+        found.allowed_methods,
+        "user",
+    )
+    assert repr(found).startswith("Match(status=MatchStatus.FOUND, value='user', params={'id': 7}")
+    match found:
+        case Match(status=MatchStatus.FOUND, params={"id": number}):
+            assert number == 7
+        case _:
+            pytest.fail("the match statement did not see the fields")
+    assert Match(MatchStatus.NOT_FOUND).params == {}
+    assert Match(MatchStatus.NOT_FOUND).params is not Match(MatchStatus.NOT_FOUND).params
+
+
+def test_results_without_params_are_shared_and_their_params_read_only(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/a", "a", methods=["GET"])
+    router.add("/b/{x}", "b", methods=["POST"])
+    for path, method in (("/a", "GET"), ("/a", "POST"), ("/b/1", "GET"), ("/nowhere", "GET")):
+        first, second = router.match(path, method), router.match(path, method)
+        assert first is second, (path, method)
+        assert first.params == {}
+        with pytest.raises(TypeError, match="read-only"):
+            first.params["x"] = "1"
+        with pytest.raises(TypeError, match="read-only"):
+            first.params.update(x="1")
+        assert dict(first.params) == {}
+    found = router.match("/b/1", "POST")
+    found.params["extra"] = True  # a result with parameters owns a fresh dict
+    assert router.match("/b/1", "POST").params == {"x": "1"}
+
+
+def test_static_path_taken_by_an_earlier_parameter_route_gets_its_params(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/users/{name}", "by-name", methods=["GET"])
+    router.add("/users/me", "me", methods=["GET", "POST"])
+    assert router.match("/users/me") == Match(MatchStatus.FOUND, "by-name", {"name": "me"}, frozenset({"GET", "HEAD"}))
+    assert router.match("/users/me", "POST").value == "me"
+    assert router.match("/users/me", "PUT").status is MatchStatus.METHOD_NOT_ALLOWED
+    assert router.match("/users/me", "PUT").allowed_methods == frozenset({"GET", "HEAD"})
+    assert router.match("/users/me", websocket=True).status is MatchStatus.NOT_FOUND

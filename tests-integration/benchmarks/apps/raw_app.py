@@ -58,7 +58,9 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         await send({"type": "websocket.send", "text": message.get("text")})
         await send({"type": "websocket.close", "code": 1000})
         return
-    if path == "/" or path == "/mw/":
+    if path == "/stack/" or path == "/stack-base/":
+        await _STACK_FLOOR(scope, receive, send)
+    elif path == "/" or path == "/mw/":
         await _respond(send, 200, b"Hello, world!", _TEXT)
     elif path == "/json":
         await _respond(send, 200, _SMALL, _JSON)
@@ -84,3 +86,11 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
             await _respond(send, 200, b"ok", _TEXT)
     else:
         await _respond(send, 404, b"Not Found", _TEXT)
+
+
+async def _plaintext(scope: Scope, receive: Any, send: Any) -> None:
+    await _respond(send, 200, b"Hello, world!", _TEXT)
+
+
+# The middleware-stack floor: the raw endpoint inside the same two user pure-ASGI middlewares.
+_STACK_FLOOR = reference.AddHeader(reference.CountRequests(_plaintext))

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -104,6 +107,22 @@ class ScopeTag:
         await self.app(scope, receive, send)
 
 
+async def passthrough(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """The most common ``@app.middleware("http")`` shape: do something around call_next."""
+    response = await call_next(request)
+    response.headers["x-dispatch"] = "1"
+    return response
+
+
+STACK_ORIGIN = "https://app.example.com"
+STACK = [
+    Middleware(CORSMiddleware, allow_origins=[STACK_ORIGIN], allow_methods=["GET", "POST"]),
+    Middleware(GZipMiddleware),
+    Middleware(AddHeader),
+    Middleware(CountRequests),
+]
+
+
 def resource_routes(groups: int = 30) -> list[Route]:
     """Starlette's own routing benchmark table: 4 routes per group, 120 routes for 30 groups."""
     routes: list[Route] = []
@@ -130,6 +149,12 @@ routes = [
         "/mw",
         routes=[Route("/", plaintext)],
         middleware=[Middleware(AddHeader), Middleware(CountRequests), Middleware(ScopeTag)],
+    ),
+    Mount("/stack", routes=[Route("/", plaintext)], middleware=STACK),
+    Mount(
+        "/stack-base",
+        routes=[Route("/", plaintext)],
+        middleware=[*STACK, Middleware(BaseHTTPMiddleware, dispatch=passthrough)],
     ),
     *resource_routes(),
 ]

@@ -242,27 +242,36 @@ class FormParser:
 
     def _feed(self, data: bytes) -> None:
         # Every piece but the last ends at an "&" and completes a field; the last one may go on in the next chunk.
-        *complete, rest = data.split(b"&")
+        # The chunk is decoded once (latin-1 maps bytes 1:1, so lengths are byte counts) and only fields with an
+        # escape go through unquote_plus: the result is _form_decode's, field by field.
+        text = data.decode("latin-1")
+        *complete, rest = text.split("&")
+        escaped = "%" in text or "+" in text
         fields = self._fields
         limit = self.max_part_size
+        if complete and (self._field_name or self._in_value):
+            # The first piece ends a field that began in an earlier chunk.
+            piece = complete.pop(0)
+            if piece:
+                self._take(piece.encode("latin-1"), 0, len(piece))
+            self._close_field()
         for piece in complete:
-            if self._field_name or self._in_value:
-                # The field began in an earlier chunk.
-                if piece:
-                    self._take(piece, 0, len(piece))
-                self._close_field()
-                continue
             # A whole field in this chunk (the common case): the same checks as _take/_close_field, in one step.
-            name, equals, value = piece.partition(b"=")
+            name, equals, value = piece.partition("=")
             if len(name) + len(value) > limit:
                 raise MultiPartException(_size_message("Field", limit))
             if name or equals:
                 self._current_fields += 1
                 if self._current_fields > self.max_fields:
                     raise _too_many("fields", self.max_fields)
-                fields.append((_form_decode(name), _form_decode(value)))
+                if escaped:
+                    if "%" in name or "+" in name:
+                        name = unquote_plus(name)
+                    if "%" in value or "+" in value:
+                        value = unquote_plus(value)
+                fields.append((name, value))
         if rest:
-            self._take(rest, 0, len(rest))
+            self._take(rest.encode("latin-1"), 0, len(rest))
 
     async def parse(self) -> FormData:
         async for data in self.stream:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Collection
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._table import HTTP, WEBSOCKET, RouteSpec, RouteTable, url_path
 from ._template import compile_path
@@ -36,23 +37,76 @@ class NoRouteFound(LookupError):
     """``url_for`` found no route with that name and exactly those parameter names."""
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[V]):
-    """The outcome of ``Router.match``.
+class Match(tuple[Any, ...], Generic[V]):
+    """The outcome of ``Router.match``: a read-only record, and a 5-tuple underneath.
 
     ``value`` and ``params`` belong to the matched route (None / {} unless FOUND). ``allowed_methods`` is
     the method set of the matched route (FOUND; empty = any method) or of the route that matched the path
-    with another method (METHOD_NOT_ALLOWED) — use it for the ``Allow`` header.
+    with another method (METHOD_NOT_ALLOWED) — use it for the ``Allow`` header. ``name`` is the route's
+    name. A Match is true only when FOUND; it unpacks as ``status, value, params, allowed_methods, name``.
+
+    A tuple rather than a dataclass because ``match`` builds one per call: a tuple of the five fields is the
+    cheapest record Python has to build.
     """
 
-    status: MatchStatus
-    value: V | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    allowed_methods: frozenset[str] = frozenset()
-    name: str | None = None
+    __slots__ = ()
+    __match_args__ = ("status", "value", "params", "allowed_methods", "name")
+
+    def __new__(
+        cls,
+        status: MatchStatus,
+        value: V | None = None,
+        params: dict[str, Any] | None = None,
+        allowed_methods: frozenset[str] = frozenset(),
+        name: str | None = None,
+    ) -> Match[V]:
+        return _tuple_new(cls, (status, value, {} if params is None else params, allowed_methods, name))
+
+    if TYPE_CHECKING:
+        status: MatchStatus
+        value: V | None
+        params: dict[str, Any]
+        allowed_methods: frozenset[str]
+        name: str | None
+    else:
+        status = property(itemgetter(0), doc="FOUND, METHOD_NOT_ALLOWED or NOT_FOUND.")
+        value = property(itemgetter(1), doc="The matched route's value (None unless FOUND).")
+        params = property(itemgetter(2), doc="The converted path parameters ({} unless FOUND).")
+        allowed_methods = property(itemgetter(3), doc="The methods for the ``Allow`` header.")
+        name = property(itemgetter(4), doc="The route's name.")
 
     def __bool__(self) -> bool:
-        return self.status is MatchStatus.FOUND
+        return self[0] is MatchStatus.FOUND
+
+    def __repr__(self) -> str:
+        status, value, params, allowed_methods, name = self
+        return (
+            f"Match(status={status}, value={value!r}, params={params!r}, "
+            f"allowed_methods={allowed_methods!r}, name={name!r})"
+        )
+
+
+_tuple_new = tuple.__new__
+_FOUND = MatchStatus.FOUND
+_METHOD_NOT_ALLOWED = MatchStatus.METHOD_NOT_ALLOWED
+_NOT_FOUND = MatchStatus.NOT_FOUND
+_NO_METHODS: frozenset[str] = frozenset()
+
+
+class _ReadOnlyParams(dict[str, Any]):
+    """The empty ``params`` of the shared results: a dict that refuses changes (copy it to change it)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("the params of a shared Match are read-only; copy them with dict(match.params)")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+
+_NO_PARAMS: dict[str, Any] = _ReadOnlyParams()
+_NOT_FOUND_MATCH: Match[Any] = _tuple_new(Match, (_NOT_FOUND, None, _NO_PARAMS, _NO_METHODS, None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +118,40 @@ class _Entry(Generic[V]):
     path_format: str
     convertors: dict[str, Convertor[Any]]
     scope_type: int
+    allowed_methods: frozenset[str]  # ``methods`` or the empty set (any method), as Match reports it
+    found: Match[V]  # the answer when the route matches without parameters
+    not_allowed: Match[V]  # the answer when the route matches the path only, with another method
+
+
+# (table, its static answers' probe, its method-slot probe, the entries it was built from)
+_Compiled = tuple[
+    RouteTable,
+    Callable[[str], "list[Match[V] | None] | None"],
+    Callable[[str, int], int],
+    tuple[_Entry[V], ...],
+]
+
+
+def _compile(entries: tuple[_Entry[V], ...], backend: str | None) -> _Compiled[V]:
+    """Build the table, and the prebuilt result of every static path for every method slot and scope type.
+
+    A static path's answer never depends on anything but the method and scope type, so unless it carries
+    parameters (a parameter route registered earlier matches it) its Match is built here once.
+    """
+    specs = [RouteSpec(entry.template, entry.methods, entry.scope_type, entry.convertors) for entry in entries]
+    table = RouteTable(specs, backend=backend)
+    static: dict[str, list[Match[V] | None]] = {}
+    for path, answers in table.static_answers.items():
+        results: list[Match[V] | None] = []
+        for full, partial, _, raw in answers:
+            if full >= 0:
+                results.append(None if raw else entries[full].found)
+            elif partial >= 0:
+                results.append(entries[partial].not_allowed)
+            else:
+                results.append(_NOT_FOUND_MATCH)
+        static[path] = results
+    return table, static.get, dict(table.method_slots).get, entries
 
 
 class Router(Generic[V]):
@@ -72,7 +160,8 @@ class Router(Generic[V]):
     def __init__(self, *, backend: str | None = None) -> None:
         self._backend = backend
         self._entries: list[_Entry[V]] = []
-        self._table: RouteTable | None = None
+        # Published in one assignment so that a concurrent match() never sees a table and entries that differ.
+        self._state: _Compiled[V] | None = None
         self._lock = threading.Lock()
 
     def add(
@@ -98,40 +187,65 @@ class Router(Generic[V]):
             if "GET" in upper:
                 upper.add("HEAD")
             method_set = frozenset(upper)
-        entry = _Entry(template, value, method_set, name, path_format, convertors, WEBSOCKET if websocket else HTTP)
+        entry = _Entry(
+            template,
+            value,
+            method_set,
+            name,
+            path_format,
+            convertors,
+            WEBSOCKET if websocket else HTTP,
+            method_set or _NO_METHODS,
+            _tuple_new(Match, (_FOUND, value, _NO_PARAMS, method_set or _NO_METHODS, name)),
+            _tuple_new(Match, (_METHOD_NOT_ALLOWED, None, _NO_PARAMS, method_set or _NO_METHODS, name)),
+        )
         with self._lock:
             self._entries.append(entry)
-            self._table = None
+            self._state = None
+
+    def _compiled(self) -> _Compiled[V]:
+        compiled = self._state
+        if compiled is None:
+            with self._lock:
+                compiled = self._state
+                if compiled is None:
+                    compiled = self._state = _compile(tuple(self._entries), self._backend)
+        return compiled
 
     def _current_table(self) -> RouteTable:
-        table = self._table
-        if table is None:
-            with self._lock:
-                table = self._table
-                if table is None:
-                    specs = [
-                        RouteSpec(entry.template, entry.methods, entry.scope_type, entry.convertors)
-                        for entry in self._entries
-                    ]
-                    table = self._table = RouteTable(specs, backend=self._backend)
-        return table
+        return self._compiled()[0]
 
     @property
     def backend(self) -> str:
         return self._current_table().backend
 
     def match(self, path: str, method: str = "GET", *, websocket: bool = False) -> Match[V]:
-        """Find the route for ``path`` (already percent-decoded) and ``method``."""
-        table = self._current_table()
-        entries = self._entries
-        full, partial, _, params = table.lookup(path, method, WEBSOCKET if websocket else HTTP)
+        """Find the route for ``path`` (already percent-decoded) and ``method``.
+
+        A result without parameters (a route without parameters found, METHOD_NOT_ALLOWED, NOT_FOUND) is
+        built once and shared: its ``params`` is a read-only empty dict.
+        """
+        # Hot path, kept flat: a static path is one dict probe returning a prebuilt Match; anything else is
+        # one table lookup and, for a route with parameters, one tuple.
+        compiled = self._state
+        if compiled is None:
+            compiled = self._compiled()
+        table, static_get, slot_get, entries = compiled
+        scope_type = WEBSOCKET if websocket else HTTP
+        answers = static_get(path)
+        if answers is not None:
+            found = answers[slot_get(method, 0) + scope_type - 1]
+            if found is not None:
+                return found
+        full, partial, _, params = table.lookup(path, method, scope_type)
         if full >= 0:
             entry = entries[full]
-            return Match(MatchStatus.FOUND, entry.value, params, entry.methods or frozenset(), entry.name)
+            if params:
+                return _tuple_new(Match, (_FOUND, entry.value, params, entry.allowed_methods, entry.name))
+            return entry.found
         if partial >= 0:
-            entry = entries[partial]
-            return Match(MatchStatus.METHOD_NOT_ALLOWED, None, {}, entry.methods or frozenset(), entry.name)
-        return Match(MatchStatus.NOT_FOUND)
+            return entries[partial].not_allowed
+        return _NOT_FOUND_MATCH
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the first route called ``name`` whose parameters are exactly ``params``."""

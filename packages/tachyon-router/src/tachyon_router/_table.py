@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from . import _pure
@@ -295,6 +296,21 @@ class RouteTable:
 
     def __len__(self) -> int:
         return len(self._specs)
+
+    @property
+    def static_answers(self) -> Mapping[str, Sequence[tuple[int, int, tuple[int, ...], object]]]:
+        """The precomputed answer for every fully static template, for callers that cache results.
+
+        ``answers[path][method_slots.get(method, 0) + scope_type - 1]`` is ``(full, partial, candidates,
+        raw)`` as ``lookup`` would find it; a true ``raw`` means the winner has parameters to convert
+        (``lookup`` converts them).
+        """
+        return MappingProxyType(self._static)
+
+    @property
+    def method_slots(self) -> Mapping[str, int]:
+        """Method name to its slot in ``static_answers`` (0 for a method no route mentions)."""
+        return MappingProxyType(self._method_slots)
 
     def lookup(self, route_path: str, method: str, scope_type: int) -> Answer:
         """``(full, partial, candidates, params)`` for a request; see the package documentation."""
