@@ -13,8 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-import venv
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -84,7 +83,9 @@ class Venv:
             pytest.fail(f"pip install {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout + result.stderr
 
-    def run(self, code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.python, "-c", code],
             capture_output=True,

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from release_env import clean_env, dist_files
 
 APP = """
@@ -52,7 +51,12 @@ def test_router_wheel_is_one_abi3_manylinux_wheel() -> None:
 def test_wheels_install_and_serve(version: str, make_venv: Any, serve: Any, tmp_path: Path) -> None:
     files = dist_files()
     env = make_venv(version)
-    env.pip_install(*(str(files[name]) for name in ("tachyon_router", "tachyon_http", "tachyon_ws", "tachyon_testclient", "tachyon")))
+    env.pip_install(
+        *(
+            str(files[name])
+            for name in ("tachyon_router", "tachyon_http", "tachyon_ws", "tachyon_testclient", "tachyon")
+        )
+    )
     (tmp_path / "shipped_app.py").write_text(APP)
     # Installed from the wheels, not found on a path into the source tree.
     where = env.run("import tachyon, tachyon_router; print(tachyon.__file__); print(tachyon_router.__file__)")
@@ -72,7 +76,9 @@ def test_router_sdist_without_a_compiler_gives_the_pure_python_twin(make_venv: A
     files = dist_files()
     env = make_venv("3.11")
     # No C compiler: the build hook's compile step fails and it must fall back to a pure-Python wheel.
-    output = env.pip_install("-v", "--no-binary", "tachyon-router", str(files["router-sdist"]), env=clean_env(CC="/bin/false"))
+    output = env.pip_install(
+        "-v", "--no-binary", "tachyon-router", str(files["router-sdist"]), env=clean_env(CC="/bin/false")
+    )
     assert "building the native matcher failed" in output
     result = env.run(
         "import warnings; warnings.simplefilter('always')\n"
