@@ -58,40 +58,38 @@ def _app_target(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tachyon", description="Serve a Tachyon (or any ASGI) application.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="serve an application with uvicorn")
-    run.add_argument("app", type=_app_target, help="the application, as 'module:attribute'")
-    run.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
-    run.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
-    run.add_argument("--workers", type=_positive, default=None, help="number of worker processes")
-    run.add_argument("--reload", action="store_true", help="restart when source files change (development)")
-    run.add_argument(
+def _app_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments every command that imports an application takes."""
+    command.add_argument("app", type=_app_target, help="the application, as 'module:attribute'")
+    command.add_argument(
         "--compat",
         action="store_true",
         help="make 'import starlette' resolve to Tachyon before the application is imported",
     )
-    run.add_argument("--factory", action="store_true", help="'module:attribute' is a callable returning the app")
+    command.add_argument("--factory", action="store_true", help="'module:attribute' is a callable returning the app")
+    command.add_argument("--app-dir", default=".", help="directory added to sys.path to import the app (default .)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tachyon", description="Serve a Tachyon (or any ASGI) application.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve an application with uvicorn")
+    _app_arguments(run)
+    run.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
+    run.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
+    run.add_argument("--workers", type=_positive, default=None, help="number of worker processes")
+    run.add_argument("--reload", action="store_true", help="restart when source files change (development)")
     run.add_argument("--root-path", default=None, help="the ASGI root_path, when served under a URL prefix")
     run.add_argument(
         "--forwarded-allow-ips",
         default=None,
         help="comma-separated proxy addresses trusted for X-Forwarded-* headers (behind a load balancer)",
     )
-    run.add_argument("--app-dir", default=".", help="directory added to sys.path to import the app (default .)")
     run.add_argument("--log-level", default=None, help="uvicorn log level")
 
     routes = commands.add_parser("routes", help="print the route table of an application")
-    routes.add_argument("app", type=_app_target, help="the application, as 'module:attribute'")
+    _app_arguments(routes)
     routes.add_argument("--json", action="store_true", help="print JSON instead of an aligned table")
-    routes.add_argument(
-        "--compat",
-        action="store_true",
-        help="make 'import starlette' resolve to Tachyon before the application is imported",
-    )
-    routes.add_argument("--factory", action="store_true", help="'module:attribute' is a callable returning the app")
-    routes.add_argument("--app-dir", default=".", help="directory added to sys.path to import the app (default .)")
     return parser
 
 
