@@ -14,6 +14,10 @@ __version__ = "0.1.0"
 
 # ``from tachyon import _lazy`` would ask this very __getattr__ for "_lazy" first: import it by name.
 def __getattr__(name: str) -> object:
+    # Every flat name is a class (capitalised); lowercase names are submodules that ``from tachyon import
+    # compat`` probes for before importing them, which must not cost the flat-name table.
+    if not name[:1].isupper() and name != "__all__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return importlib.import_module("tachyon._lazy").resolve(sys.modules[__name__], name)  # type: ignore[no-any-return]
 
 
