@@ -486,3 +486,41 @@ def test_package_metadata_agrees_with_the_presented_version(tmp_path: Path) -> N
         """
     )
     assert out.split("\n")[:-1] == ["0.99.0", "1.10.0 1.10.0 1.10.0", "starlette None", "1.10.0", "True", "0.99.0"]
+
+
+def test_messages_name_starlette_modules_under_the_switch() -> None:
+    # Starlette's own pytest filter for this warning, with `error` for everything else.
+    out = run_python(
+        """
+        import warnings
+        from tachyon import compat
+        compat.install()
+        from starlette.exceptions import StarletteDeprecationWarning
+        warnings.simplefilter("error")
+        warnings.filterwarnings(
+            "ignore",
+            r" starlette.middleware.wsgi is deprecated and will be removed in a future release.*".strip(),
+            StarletteDeprecationWarning,
+        )
+        import starlette.middleware.wsgi  # raises if the message does not match Starlette's
+        import starlette.status
+        try:
+            starlette.status.HTTP_999_NOPE
+        except AttributeError as exc:
+            print(exc)
+        """
+    )
+    assert out.strip() == "module 'starlette.status' has no attribute 'HTTP_999_NOPE'"
+
+
+def test_messages_keep_tachyon_names_without_the_switch() -> None:
+    out = run_python(
+        """
+        import warnings
+        warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:
+            import tachyon.middleware.wsgi
+        print(str(caught[0].message).split(" is deprecated")[0])
+        """
+    )
+    assert out.strip() == "tachyon.middleware.wsgi"
