@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -54,14 +55,17 @@ def dist_files() -> dict[str, Path]:
 
 
 def interpreter(version: str) -> str:
-    """The CPython ``version`` (e.g. "3.12") from pyenv, or this interpreter when it is that version."""
+    """The CPython ``version`` (e.g. "3.12"): this interpreter, pyenv's, or ``python3.12`` on PATH."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return sys.executable
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     candidates = sorted(root.glob(f"versions/{version}.*/bin/python{version}"))
-    if not candidates:
-        pytest.skip(f"no CPython {version} found under {root}/versions (pyenv)")
-    return str(candidates[-1])
+    if candidates:
+        return str(candidates[-1])
+    on_path = shutil.which(f"python{version}")
+    if on_path is None:
+        pytest.skip(f"no CPython {version}: neither under {root}/versions (pyenv) nor python{version} on PATH")
+    return on_path
 
 
 class Venv:
