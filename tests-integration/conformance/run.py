@@ -321,7 +321,11 @@ def start(
     timeout_s: int,
     extra_env: dict[str, str] | None = None,
 ) -> None:
-    cmd = [side.python, "-m", "pytest", "-p", PLUGIN, "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider"]
+    # Tachyon's side starts under the switch: pytest resolves the filterwarnings categories
+    # (starlette.exceptions.StarletteDeprecationWarning) before it loads any plugin, and that import must
+    # already be Tachyon's.
+    launcher = ["-m", "tachyon.compat"] if side.name == "tachyon" else []
+    cmd = [side.python, *launcher, "-m", "pytest", "-p", PLUGIN, "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider"]
     cmd += ["--junitxml", str(side.junit), "--tb=short", "-q", "--continue-on-collection-errors"]
     if keyword:
         cmd += ["-k", keyword]
