@@ -321,11 +321,7 @@ def start(
     timeout_s: int,
     extra_env: dict[str, str] | None = None,
 ) -> None:
-    # Tachyon's side starts under the switch: pytest resolves the filterwarnings categories
-    # (starlette.exceptions.StarletteDeprecationWarning) before it loads any plugin, and that import must
-    # already be Tachyon's.
-    launcher = ["-m", "tachyon.compat"] if side.name == "tachyon" else []
-    cmd = [side.python, *launcher, "-m", "pytest", "-p", PLUGIN, "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider"]
+    cmd = [side.python, "-m", "pytest", "-p", PLUGIN, "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider"]
     cmd += ["--junitxml", str(side.junit), "--tb=short", "-q", "--continue-on-collection-errors"]
     if keyword:
         cmd += ["-k", keyword]
@@ -334,6 +330,16 @@ def start(
     # Only the plugins named above: the same set on both sides whatever else is installed.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONPATH"] = str(HERE)
+    if side.name == "tachyon":
+        # Tachyon's side starts under the switch (its start-up hook, as `python -m tachyon.compat` gives child
+        # processes): pytest resolves the filterwarnings categories (starlette.exceptions.
+        # StarletteDeprecationWarning) before it loads any plugin, and that import must already be Tachyon's.
+        # Not `python -m tachyon.compat -m pytest`: its frame would stay under every test, and blockbuster
+        # flags any blocking call with a frame of a scanned package (tachyon) on the stack.
+        from tachyon import compat
+
+        env[compat.ENV_VAR] = "1"
+        env["PYTHONPATH"] = os.pathsep.join([compat._CHILD_BOOT_DIR, str(HERE)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["TACHYON_CONFORMANCE_SIDE"] = side.name
     env["TACHYON_CONFORMANCE_TEST_TIMEOUT"] = str(timeout_s)
