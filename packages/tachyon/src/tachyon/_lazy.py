@@ -7,7 +7,7 @@ Kept out of ``__init__.py`` so that ``import tachyon`` stays as cheap as it was 
 from __future__ import annotations
 
 import importlib
-import types
+import sys
 
 #: Flat name -> the module that defines it.
 LAZY: dict[str, str] = {
@@ -53,8 +53,9 @@ LAZY: dict[str, str] = {
 __all__ = sorted([*LAZY, "__version__"])
 
 
-def resolve(package: types.ModuleType, name: str) -> object:
-    """The value of ``package.name`` for a flat name, cached in the package's namespace."""
+def resolve(name: str) -> object:
+    """The value of ``tachyon.<name>`` for a flat name, cached in the package's namespace."""
+    package = sys.modules["tachyon"]
     if name == "__all__":
         value: object = list(__all__)
     else:
@@ -66,5 +67,5 @@ def resolve(package: types.ModuleType, name: str) -> object:
     return value
 
 
-def names(package: types.ModuleType) -> list[str]:
-    return sorted(set(vars(package)) | set(__all__))
+def names() -> list[str]:
+    return sorted(set(vars(sys.modules["tachyon"])) | set(__all__))
