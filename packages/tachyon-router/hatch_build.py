@@ -1,6 +1,8 @@
 """Hatchling build hook: compiles the native matcher (cffi) into the wheel.
 
-- Wheels get the extension via ``force_include`` and a platform tag (``infer_tag``).
+- Wheels get the extension via ``force_include``. On CPython the extension uses the stable ABI, so the wheel
+  is tagged ``cp311-abi3-<platform>`` (one wheel for CPython 3.11 and later); elsewhere (PyPy, debug or
+  free-threaded builds, where cffi builds a per-version extension) hatchling infers the exact tag.
 - Editable installs import from ``src/``, so the extension is copied next to the package's modules there.
 - Without a working compiler the build still succeeds as a pure-Python wheel (the router then uses its
   pure-Python twin) after a warning; ``TACHYON_ROUTER_REQUIRE_NATIVE=1`` turns that into a build error.
@@ -8,10 +10,10 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +22,8 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 PACKAGE_DIR = Path("src") / "tachyon_router"
+# The oldest CPython the abi3 wheel installs on: the package's requires-python floor.
+ABI3_FLOOR = "cp311"
 
 
 def _truthy(value: str | None) -> bool:
@@ -34,6 +38,13 @@ def _load_builder(root: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _is_abi3(built: Path) -> bool:
+    # ``name.abi3.so`` on POSIX; on Windows a stable-ABI extension is a plain ``name.pyd``.
+    return sys.implementation.name == "cpython" and (
+        built.suffixes[-2:] == [".abi3", ".so"] or (built.suffix == ".pyd" and len(built.suffixes) == 1)
+    )
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -57,16 +68,14 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
 
         build_data["pure_python"] = False
-        build_data["infer_tag"] = True
+        if _is_abi3(built):
+            platform = self.build_config.builder.get_best_matching_tag().rsplit("-", 1)[1]
+            build_data["tag"] = f"{ABI3_FLOOR}-abi3-{platform}"
+        else:
+            build_data["infer_tag"] = True
         if version == "editable":
             # The editable wheel only points at src/, so the extension must live there (git-ignored).
-            target = builder.install_extension(built, root / PACKAGE_DIR)
-            # An older build this interpreter would import instead of the new one is removed; builds for
-            # other Python versions (another suffix) stay, so one source tree serves the test matrix.
-            own_names = {builder.EXTENSION_NAME + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES}
-            for stale in target.parent.glob(f"{builder.EXTENSION_NAME}.*"):
-                if stale.name in own_names and stale != target:
-                    stale.unlink()
+            builder.install_extension(built, root / PACKAGE_DIR)
         else:
             build_data["force_include"][str(built)] = f"tachyon_router/{built.name}"
 

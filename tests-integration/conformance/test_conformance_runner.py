@@ -12,7 +12,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from _pytest.config import parse_warning_filter
 
 
 def _load_runner() -> ModuleType:
@@ -193,11 +192,28 @@ def test_file_selection_accepts_short_names(tmp_path: Path) -> None:
         run.normalise_selection(["test_nothing.py"], tests)
 
 
-def test_tachyon_warning_filters_are_valid_pytest_filters() -> None:
-    for line in run.TACHYON_FILTERWARNINGS:
-        action, message, category, module, lineno = parse_warning_filter(line, escape=False)
-        assert action in {"error", "ignore"}
-        assert issubclass(category, Warning)
+def test_starlettes_warning_filters_resolve_to_tachyons_warning_class_under_the_switch() -> None:
+    # A fresh interpreter: the development environment has the real Starlette, which the switch must beat.
+    code = (
+        "import json, sys\n"
+        "from tachyon import compat\n"
+        "compat.install()\n"
+        "from _pytest.config import parse_warning_filter\n"
+        "from tachyon_http.exceptions import TachyonDeprecationWarning\n"
+        "filters = json.loads(sys.argv[1])\n"
+        "parsed = [parse_warning_filter(line, escape=False) for line in filters]\n"
+        "assert {action for action, *_ in parsed} == {'error', 'ignore'}\n"
+        "print(sum(category is TachyonDeprecationWarning for _, _, category, _, _ in parsed))\n"
+    )
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(run.STARLETTE_FILTERWARNINGS)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3"
 
 
 def test_merge_keeps_other_files_and_replaces_the_files_run() -> None:

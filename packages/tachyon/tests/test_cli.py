@@ -194,3 +194,130 @@ def test_serves_a_real_application_over_tcp(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+ROUTED_APP = """
+from tachyon import HTTPEndpoint, Host, Mount, PlainTextResponse, Route, Router, StaticFiles, Tachyon, WebSocketRoute
+
+async def home(request):
+    return PlainTextResponse("home")
+
+async def chat(websocket):
+    await websocket.close()
+
+class Users(HTTPEndpoint):
+    async def get(self, request):
+        return PlainTextResponse("users")
+
+app = Tachyon(routes=[
+    Route("/", home, name="home"),
+    Route("/users/{id:int}", Users),
+    WebSocketRoute("/ws", chat),
+    Mount("/api", name="api", routes=[
+        Route("/items", home, methods=["GET", "POST"], name="items"),
+        Mount("/v2", routes=[Route("/deep", home, name="deep")]),
+    ]),
+    Mount("/static", StaticFiles(directory=%(static)r), name="static"),
+    Host("{sub}.example.org", Router(routes=[Route("/", home, name="sub")]), name="subs"),
+])
+
+def make():
+    return app
+"""
+
+
+@pytest.fixture
+def routed_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("TACHYON_COMPAT", raising=False)
+    (tmp_path / "routed_app_module.py").write_text(ROUTED_APP % {"static": str(tmp_path)})
+    yield tmp_path
+    sys.modules.pop("routed_app_module", None)
+
+
+EXPECTED_ROWS = [
+    {"methods": ["GET", "HEAD"], "path": "/", "name": "home", "endpoint": "routed_app_module.home", "host": None},
+    {"methods": ["*"], "path": "/users/{id:int}", "name": "Users", "endpoint": "routed_app_module.Users", "host": None},
+    {"methods": ["WEBSOCKET"], "path": "/ws", "name": "chat", "endpoint": "routed_app_module.chat", "host": None},
+    {
+        "methods": ["GET", "HEAD", "POST"],
+        "path": "/api/items",
+        "name": "api:items",
+        "endpoint": "routed_app_module.home",
+        "host": None,
+    },
+    {
+        "methods": ["GET", "HEAD"],
+        "path": "/api/v2/deep",
+        "name": "api:deep",
+        "endpoint": "routed_app_module.home",
+        "host": None,
+    },
+    {
+        "methods": ["*"],
+        "path": "/static/",
+        "name": "static",
+        "endpoint": "tachyon.staticfiles.StaticFiles",
+        "host": None,
+    },
+    {
+        "methods": ["GET", "HEAD"],
+        "path": "/",
+        "name": "subs:sub",
+        "endpoint": "routed_app_module.home",
+        "host": "{sub}.example.org",
+    },
+]
+
+
+def test_routes_json_lists_mounts_and_hosts_with_full_paths(
+    routed_app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    cli.main(["routes", "routed_app_module:app", "--app-dir", str(routed_app), "--json"])
+    assert json.loads(capsys.readouterr().out) == EXPECTED_ROWS
+
+
+def test_routes_names_reverse_with_url_path_for(routed_app: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    cli.main(["routes", "routed_app_module:make", "--factory", "--app-dir", str(routed_app), "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    app = sys.modules["routed_app_module"].app
+    assert app.url_path_for("api:deep") == "/api/v2/deep"
+    assert [row["name"] for row in rows if row["name"] == "api:deep"] == ["api:deep"]
+
+
+def test_routes_table_is_aligned(routed_app: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli.main(["routes", "routed_app_module:app", "--app-dir", str(routed_app)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["METHODS", "PATH", "NAME", "ENDPOINT", "HOST"]
+    assert len(lines) == 1 + len(EXPECTED_ROWS)
+    assert lines[4].split() == ["GET,HEAD,POST", "/api/items", "api:items", "routed_app_module.home", "-"]
+    assert lines[-1].split() == ["GET,HEAD", "/", "subs:sub", "routed_app_module.home", "{sub}.example.org"]
+    columns = [lines[0].index(title) for title in ("PATH", "NAME", "ENDPOINT", "HOST")]
+    for line in lines[1:]:
+        for column in columns:
+            assert line[column - 2 : column] == "  " and line[column] != " ", (line, column)
+
+
+def test_routes_of_something_without_a_route_table_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "plain_asgi_module.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    with pytest.raises(SystemExit, match="plain_asgi_module:app .function. has no route table"):
+        cli.main(["routes", "plain_asgi_module:app", "--app-dir", str(tmp_path)])
+
+
+def test_routes_with_compat_lists_a_starlette_app(tmp_path: Path) -> None:
+    # A fresh process: the switch cannot be installed where the reference Starlette is already imported.
+    (tmp_path / "starlette_routes_app.py").write_text(
+        "from starlette.applications import Starlette\nfrom starlette.routing import Route\n"
+        "async def ping(request): ...\napp = Starlette(routes=[Route('/ping', ping)])\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TACHYON_COMPAT"}
+    command = [sys.executable, "-m", "tachyon.cli", "routes", "starlette_routes_app:app", "--compat", "--json"]
+    result = subprocess.run([*command, "--app-dir", str(tmp_path)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"endpoint": "starlette_routes_app.ping"' in result.stdout
+    assert '"path": "/ping"' in result.stdout

@@ -459,3 +459,68 @@ def test_starlette_application_class_is_tachyon(unavailable_targets: dict[str, s
         """
     )
     assert out.strip() == "True"
+
+
+def test_package_metadata_agrees_with_the_presented_version(tmp_path: Path) -> None:
+    # An installed Starlette of another version, found first on sys.path: the switch must still answer.
+    info = tmp_path / "starlette-0.99.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: starlette\nVersion: 0.99.0\n")
+    out = run_python(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import importlib.metadata as metadata
+        print(metadata.version("starlette"))
+        from tachyon import compat
+        compat.install()
+        import starlette
+        print(starlette.__version__, metadata.version("starlette"), metadata.version("Starlette"))
+        print(metadata.metadata("starlette")["Name"], metadata.distribution("starlette").read_text("RECORD"))
+        # Enumerations see the presented distribution first, so name-deduplicating callers pick it.
+        first = next(d for d in metadata.distributions() if d.metadata["Name"] == "starlette")
+        print(first.version)
+        print(metadata.version("anyio") != "1.10.0")  # other distributions are not affected
+        compat.uninstall()
+        print(metadata.version("starlette"))
+        """
+    )
+    assert out.split("\n")[:-1] == ["0.99.0", "1.10.0 1.10.0 1.10.0", "starlette None", "1.10.0", "True", "0.99.0"]
+
+
+def test_messages_name_starlette_modules_under_the_switch() -> None:
+    # Starlette's own pytest filter for this warning, with `error` for everything else.
+    out = run_python(
+        """
+        import warnings
+        from tachyon import compat
+        compat.install()
+        from starlette.exceptions import StarletteDeprecationWarning
+        warnings.simplefilter("error")
+        warnings.filterwarnings(
+            "ignore",
+            r" starlette.middleware.wsgi is deprecated and will be removed in a future release.*".strip(),
+            StarletteDeprecationWarning,
+        )
+        import starlette.middleware.wsgi  # raises if the message does not match Starlette's
+        import starlette.status
+        try:
+            starlette.status.HTTP_999_NOPE
+        except AttributeError as exc:
+            print(exc)
+        """
+    )
+    assert out.strip() == "module 'starlette.status' has no attribute 'HTTP_999_NOPE'"
+
+
+def test_messages_keep_tachyon_names_without_the_switch() -> None:
+    out = run_python(
+        """
+        import warnings
+        warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:
+            import tachyon.middleware.wsgi
+        print(str(caught[0].message).split(" is deprecated")[0])
+        """
+    )
+    assert out.strip() == "tachyon.middleware.wsgi"

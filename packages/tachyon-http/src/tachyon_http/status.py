@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 
+from tachyon_http._presented import presented_name
 from tachyon_http.exceptions import TachyonDeprecationWarning
 
 __all__ = [
@@ -178,19 +178,10 @@ _RENAMED = {
 __deprecated__: dict[str, int] = {old: globals()[new] for old, new in _RENAMED.items()}
 
 
-def _public_module_name() -> str:
-    # Under the Starlette compatibility switch this module is also `starlette.status`; report the name the
-    # caller imported so error messages match what they wrote.
-    alias = sys.modules.get("starlette.status")
-    if alias is not None and alias is sys.modules.get(__name__):
-        return "starlette.status"
-    return __name__
-
-
 def __getattr__(name: str) -> int:
     new_name = _RENAMED.get(name)
     if new_name is None:
-        raise AttributeError(f"module '{_public_module_name()}' has no attribute '{name}'")
+        raise AttributeError(f"module '{presented_name(__name__, 'starlette.status')}' has no attribute '{name}'")
     warnings.warn(
         f"'{name}' is deprecated. Use '{new_name}' instead.", category=TachyonDeprecationWarning, stacklevel=2
     )

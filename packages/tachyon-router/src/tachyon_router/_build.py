@@ -105,6 +105,10 @@ def make_ffi(
         include_dirs=[str(native.resolve())],
         extra_compile_args=[*DEFAULT_CFLAGS, *extra_compile_args],
         extra_link_args=list(extra_link_args),
+        # The stable ABI (cffi's generated code only uses the limited API): one ``.abi3`` extension serves
+        # every CPython from the wheel's floor (3.11) on. cffi ignores it where the limited API cannot be
+        # used (debug and free-threaded builds), which then get a per-version extension.
+        py_limited_api=True,
     )
     return ffi
 
@@ -124,11 +128,15 @@ def compile_extension(
 
 def install_extension(built: Path, dest: Path) -> Path:
     """Copy ``built`` into ``dest`` atomically: a process that has the old extension loaded keeps its
-    mapping (overwriting a loaded shared object in place crashes it)."""
+    mapping (overwriting a loaded shared object in place crashes it). Extensions of another name (an older
+    per-version ``.cpython-3XX-....so``) are removed: the import system would prefer them to ``.abi3.so``."""
     target = dest / built.name
     staging = dest / f".{built.name}.{os.getpid()}.tmp"
     shutil.copy2(built, staging)
     os.replace(staging, target)
+    for stale in dest.glob(f"{EXTENSION_NAME}.*"):
+        if stale.suffix in (".so", ".pyd") and stale != target:
+            stale.unlink()
     return target
 
 

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urljoin
 import anyio
 import anyio.abc
 import anyio.from_thread
+from tachyon_http._presented import presented_name
 from tachyon_http._utils import is_async_callable
 from tachyon_http.exceptions import TachyonDeprecationWarning
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,10 +39,12 @@ else:
             import httpx
         except ModuleNotFoundError:
             raise RuntimeError(
-                "The Tachyon test client requires the httpx2 package.\nInstall it with:\n    $ pip install httpx2\n"
+                f"The {presented_name('tachyon.testclient', 'starlette.testclient')} module requires the httpx2 "
+                "package.\nInstall it with:\n    $ pip install httpx2\n"
             ) from None
         warnings.warn(
-            "Using `httpx` with `tachyon.testclient` is deprecated; install `httpx2` instead.",
+            f"Using `httpx` with `{presented_name('tachyon.testclient', 'starlette.testclient')}` is deprecated; "
+            "install `httpx2` instead.",
             TachyonDeprecationWarning,
             stacklevel=2,
         )

@@ -1,6 +1,7 @@
-"""The ``tachyon`` command: serve an application with uvicorn.
+"""The ``tachyon`` command: serve an application with uvicorn, or list its routes.
 
     tachyon run module:app [--host H] [--port P] [--workers N] [--reload] [--compat]
+    tachyon routes module:app [--json] [--compat] [--factory] [--app-dir DIR]
 
 ``--compat`` installs the Starlette compatibility switch (``tachyon.compat.install()``) before the
 application is imported, in every worker process, so that code importing ``starlette`` (FastAPI,
@@ -57,29 +58,38 @@ def _app_target(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tachyon", description="Serve a Tachyon (or any ASGI) application.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="serve an application with uvicorn")
-    run.add_argument("app", type=_app_target, help="the application, as 'module:attribute'")
-    run.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
-    run.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
-    run.add_argument("--workers", type=_positive, default=None, help="number of worker processes")
-    run.add_argument("--reload", action="store_true", help="restart when source files change (development)")
-    run.add_argument(
+def _app_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments every command that imports an application takes."""
+    command.add_argument("app", type=_app_target, help="the application, as 'module:attribute'")
+    command.add_argument(
         "--compat",
         action="store_true",
         help="make 'import starlette' resolve to Tachyon before the application is imported",
     )
-    run.add_argument("--factory", action="store_true", help="'module:attribute' is a callable returning the app")
+    command.add_argument("--factory", action="store_true", help="'module:attribute' is a callable returning the app")
+    command.add_argument("--app-dir", default=".", help="directory added to sys.path to import the app (default .)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tachyon", description="Serve a Tachyon (or any ASGI) application.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve an application with uvicorn")
+    _app_arguments(run)
+    run.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
+    run.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
+    run.add_argument("--workers", type=_positive, default=None, help="number of worker processes")
+    run.add_argument("--reload", action="store_true", help="restart when source files change (development)")
     run.add_argument("--root-path", default=None, help="the ASGI root_path, when served under a URL prefix")
     run.add_argument(
         "--forwarded-allow-ips",
         default=None,
         help="comma-separated proxy addresses trusted for X-Forwarded-* headers (behind a load balancer)",
     )
-    run.add_argument("--app-dir", default=".", help="directory added to sys.path to import the app (default .)")
     run.add_argument("--log-level", default=None, help="uvicorn log level")
+
+    routes = commands.add_parser("routes", help="print the route table of an application")
+    _app_arguments(routes)
+    routes.add_argument("--json", action="store_true", help="print JSON instead of an aligned table")
     return parser
 
 
@@ -118,12 +128,17 @@ def _compat_app_factory() -> Any:
     return app() if os.environ.get(_FACTORY_ENV) else app
 
 
+def _add_app_dir(app_dir: str) -> str:
+    path = os.path.abspath(app_dir)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return path
+
+
 def run(args: argparse.Namespace) -> None:
     import uvicorn
 
-    app_dir = os.path.abspath(args.app_dir)
-    if app_dir not in sys.path:
-        sys.path.insert(0, app_dir)
+    app_dir = _add_app_dir(args.app_dir)
 
     options: dict[str, Any] = {"host": args.host, "port": args.port, "app_dir": app_dir}
     if args.workers is not None:
@@ -151,10 +166,28 @@ def run(args: argparse.Namespace) -> None:
         uvicorn.run(args.app, **options)
 
 
+def routes(args: argparse.Namespace) -> None:
+    _add_app_dir(args.app_dir)
+    if args.compat or _compat_requested_by_env():
+        _install_compat()
+    app = _import_app(args.app)
+    if args.factory:
+        app = app()
+    table = getattr(app, "routes", None)
+    if not isinstance(table, list):
+        raise SystemExit(f"tachyon: {args.app} ({type(app).__qualname__}) has no route table ('routes' list)")
+    from tachyon import routelist
+
+    rows = routelist.collect_routes(table)
+    print(routelist.format_json(rows) if args.json else routelist.format_table(rows))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         run(args)
+    elif args.command == "routes":
+        routes(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

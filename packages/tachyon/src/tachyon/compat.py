@@ -19,15 +19,18 @@ Without editing the program::
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
 import os
+import pathlib
 import runpy
 import sys
 import threading
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 __all__ = [
     "ENV_VAR",
@@ -165,8 +168,52 @@ class _FastAPIRoutingLoader(importlib.abc.Loader):
         _fastapi.install(module)
 
 
+#: The core metadata the switch presents for the ``starlette`` distribution (PEP 566 / core metadata 2.1).
+_METADATA = f"""\
+Metadata-Version: 2.1
+Name: starlette
+Version: {STARLETTE_VERSION}
+Summary: Starlette's import name, served by Tachyon (tachyon.compat)
+Requires-Python: >=3.11
+"""
+
+
+@functools.cache
+def _distribution() -> object:
+    """The ``starlette`` distribution the switch presents (built on first use: importlib.metadata is heavy)."""
+    import importlib.metadata
+
+    class _PresentedStarlette(importlib.metadata.Distribution):
+        def read_text(self, filename: str) -> str | None:
+            if filename in ("METADATA", "PKG-INFO"):
+                return _METADATA
+            if filename == "top_level.txt":
+                return _ROOT + "\n"
+            return None  # no RECORD, entry points or other files: nothing is installed under this name
+
+        def locate_file(self, path: str | os.PathLike[str]) -> pathlib.Path:
+            return pathlib.Path(__file__).parent / path
+
+    return _PresentedStarlette()
+
+
+def _asks_for_starlette(name: str | None) -> bool:
+    # Distribution names compare normalized (PEP 503): "Starlette", "starlette" are the same project.
+    return name is None or name.replace("-", "_").replace(".", "_").lower() == _ROOT
+
+
 class _StarletteFinder(importlib.abc.MetaPathFinder):
-    """Answers every import under the ``starlette`` name; first on ``sys.meta_path`` so it beats a real one."""
+    """Answers every import under the ``starlette`` name; first on ``sys.meta_path`` so it beats a real one.
+
+    It also answers ``importlib.metadata`` for the ``starlette`` distribution with the version the switch
+    presents (``starlette.__version__``): being first, it wins over an installed Starlette, so
+    ``importlib.metadata.version("starlette")`` and ``starlette.__version__`` always agree, and libraries
+    that check for Starlette through package metadata (OpenTelemetry's instrumentation) find it.
+    """
+
+    def find_distributions(self, context: Any = None) -> Iterator[Any]:
+        if _asks_for_starlette(getattr(context, "name", None)):
+            yield _distribution()
 
     def __init__(self) -> None:
         self._package_loader = _PackageLoader()

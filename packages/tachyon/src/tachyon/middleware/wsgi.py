@@ -13,6 +13,7 @@ from typing import IO, Any
 import anyio.from_thread
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from tachyon_http._presented import presented_name
 from tachyon_http._utils import create_collapsing_task_group
 from tachyon_http.exceptions import TachyonDeprecationWarning
 from tachyon_http.types import Receive, Scope, Send
@@ -20,7 +21,8 @@ from tachyon_http.types import Receive, Scope, Send
 __all__ = ["WSGIMiddleware", "WSGIResponder", "build_environ"]
 
 warnings.warn(
-    "tachyon.middleware.wsgi is deprecated and will be removed in a future release. "
+    f"{presented_name('tachyon.middleware.wsgi', 'starlette.middleware.wsgi')} is deprecated and will be removed "
+    "in a future release. "
     "Please refer to https://github.com/abersheeran/a2wsgi as a replacement.",
     TachyonDeprecationWarning,
     stacklevel=2,
