@@ -29,14 +29,11 @@ from typing import Any
 import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
-from e2e_processes import APPS_DIR, load_app
+from e2e_processes import APPS_DIR, IO_TIMEOUT, load_app
 from tachyon_testclient.testclient import TestClient
 
 APP_MODULE = "e2e_http_app"
 ONE_MIB = 1024 * 1024
-# Per-request bound for the real clients; each request takes milliseconds, the rest is head-room for a
-# heavily loaded CI machine.
-IO_TIMEOUT = 30.0
 
 # Headers a server adds by itself (uvicorn: Date, Server; chunked framing; connection management). They
 # depend on the moment or the connection, not on the application, so they are left out of comparisons.
