@@ -2,7 +2,7 @@
 # Sanitizer + fuzz job of the native router (deterministic: the same commit always gives the same result).
 # One command:
 #
-#     native/sanitize.sh [FUZZ_RUNS]        (default 60000 inputs per fuzz build; or env FUZZ_RUNS, FUZZ_SEED)
+#     native/sanitize.sh [FUZZ_RUNS]        (default 50000 inputs per fuzz build; or env FUZZ_RUNS, FUZZ_SEED)
 #
 # 1. builds the cffi extension with AddressSanitizer + UndefinedBehaviorSanitizer (gcc, the compiler CPython's
 #    build tools use) into a private copy of the tachyon_router package, and runs the router's test-suite
@@ -22,7 +22,7 @@
 # fuzz run keeps it on, so a tree that leaks memory fails there.
 set -euo pipefail
 
-FUZZ_RUNS="${1:-${FUZZ_RUNS:-60000}}"
+FUZZ_RUNS="${1:-${FUZZ_RUNS:-50000}}"
 FUZZ_SEED="${FUZZ_SEED:-1}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=native/fuzz_common.sh
@@ -72,8 +72,9 @@ assert tachyon_router.backend == 'native', tachyon_router.backend
 "
 
 log "router test-suite against the sanitized extension"
+# The "sanitize" hypothesis profile (conftest.py): a fixed seed and a tenth of the ci profile's examples.
 (cd "$REPO" && LD_PRELOAD="$ASAN_RT" "$PYTHON" -m pytest -q -p no:cacheprovider --import-mode=importlib \
-    "$PKG/tests")
+    --hypothesis-profile=sanitize "$PKG/tests")
 
 # ---------------------------------------------------------------- 2. libFuzzer
 fuzz_ensure_clang "$WORK"
