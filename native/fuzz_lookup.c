@@ -188,7 +188,9 @@ static void parse(reader *r, table *T, uint64_t *method_bit, uint32_t *type_bit)
     *type_bit = (uint32_t)(next_byte(r) % 3u) + 1u;
 }
 
-/* Byte offset of code point `cp` in p[0, n) (the inverse of cps()). */
+/* Byte offset of code point `cp` in p[0, n) (the inverse of cps()), exact when the byte there is not a
+ * continuation byte.  On bytes that are not UTF-8 a code-point offset can name several byte offsets (a stray
+ * continuation byte counts for nothing), so only such an offset may be mapped back. */
 static int byte_of(const uint8_t *p, int n, int cp) {
     int i = 0, c = 0;
     for (; i < n; i++) {
@@ -207,8 +209,6 @@ static void check_find(const radix_tree *tree, const table *T, const uint8_t *pa
     int32_t got[RADIX_FIND_OUT_INTS];
     int32_t fr = radix_find(tree, (const char *)path, (size_t)n, method_bit << RADIX_SEL_TYPE_BITS | type_bit, got);
     int i, simple, big_int = 0;
-    /* code points map back to bytes only in well-formed UTF-8 (what Python sends) */
-    const int shaped = utf8_shaped(path, (size_t)n);
     if (rc < 0) { /* budget or length: the same decision */
         if (fr != rc) abort();
         return;
@@ -223,26 +223,34 @@ static void check_find(const radix_tree *tree, const table *T, const uint8_t *pa
         uint32_t j, p = 0;
         for (j = 0; j < e->n_tokens; j++) {
             uint32_t kind = T->tokens[e->first_token + j].kind;
-            int s, t, v = 0, k;
+            int32_t start = out[4 + 2 * (int)p], end = out[5 + 2 * (int)p], v = 0;
+            int s, digits, k;
             if (kind == RADIX_LIT) continue;
-            s = byte_of(path, n, out[4 + 2 * (int)p]);
-            t = byte_of(path, n, out[5 + 2 * (int)p]);
             if (kind == RADIX_INT) {
-                if (t - s > RADIX_INT_VALUE_DIGITS) big_int = 1;
-                for (k = s; k < t && !big_int; k++) v = v * 10 + (path[k] - '0');
+                /* An int capture is ASCII digits, one byte per code point: its first byte is a digit, so its
+                 * start maps back exactly, and its byte length is its code-point length, on any bytes.  (Mapping
+                 * the end back instead would skip the stray continuation bytes that may follow the digits in
+                 * input that is not UTF-8, and read them as digits.) */
+                s = byte_of(path, n, start);
+                digits = end - start;
+                if (digits < 1 || digits > n - s) abort();
+                for (k = s; k < s + digits; k++)
+                    if (!digit(path[k])) {
+                        fprintf(stderr, "int parameter %u spans a non-digit byte at %d\n", p, k);
+                        abort();
+                    }
+                if (digits > RADIX_INT_VALUE_DIGITS) big_int = 1;
+                else
+                    for (k = s; k < s + digits; k++) v = v * 10 + (path[k] - '0'); /* < 10^9: no overflow */
             }
-            if (fr >= 0 && (got[3 * p] != out[4 + 2 * (int)p] || got[3 * p + 1] != out[5 + 2 * (int)p] ||
-                            (shaped && !big_int && got[3 * p + 2] != v))) {
+            if (fr >= 0 && (got[3 * p] != start || got[3 * p + 1] != end || (!big_int && got[3 * p + 2] != v))) {
                 fprintf(stderr, "radix_find: parameter %u differs\n", p);
                 abort();
             }
             p++;
         }
         if ((int32_t)p != out[3]) abort();
-        if (!shaped) { /* which int parameter is too long for a value is a byte question: either answer */
-            if (fr != out[0] && fr != RADIX_MORE) abort();
-            if (fr != RADIX_MORE) return;
-        } else if (!big_int) {
+        if (!big_int) {
             if (fr != out[0]) abort();
             return;
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sanitizer + fuzz job of the native router.  One command:
+# Sanitizer + fuzz job of the native router (deterministic: the same commit always gives the same result).
+# One command:
 #
-#     native/sanitize.sh [FUZZ_SECONDS]        (default 60; or env FUZZ_SECONDS)
+#     native/sanitize.sh [FUZZ_RUNS]        (default 50000 inputs per fuzz build; or env FUZZ_RUNS, FUZZ_SEED)
 #
 # 1. builds the cffi extension with AddressSanitizer + UndefinedBehaviorSanitizer (gcc, the compiler CPython's
 #    build tools use) into a private copy of the tachyon_router package, and runs the router's test-suite
@@ -9,8 +10,10 @@
 #    process started with the gcc ASan runtime in LD_PRELOAD (an uninstrumented interpreter can only load
 #    an ASan-instrumented extension when the runtime comes first in the library list);
 # 2. builds native/fuzz_lookup.c with clang's libFuzzer + ASan + UBSan (twice: default and memo-early
-#    builds) and runs them for FUZZ_SECONDS in total: every input is checked against an independent
-#    reference matcher, so the fuzzer finds wrong answers as well as memory errors.
+#    builds, see native/fuzz_common.sh), replays the committed corpus native/corpus through both (every input
+#    that ever failed is in it), then runs FUZZ_RUNS new inputs through each with the fixed seed FUZZ_SEED
+#    (default 1).  Every input is checked against an independent reference matcher, so the fuzzer finds wrong
+#    answers as well as memory errors.  The open-ended random campaign is native/fuzz_campaign.sh.
 #
 # Any sanitizer report, test failure, fuzz crash, mismatch or timeout makes the script exit non-zero.
 # Python: $PYTHON, else `python3` on PATH; it needs pytest, hypothesis and starlette (the dev environment,
@@ -19,8 +22,11 @@
 # fuzz run keeps it on, so a tree that leaks memory fails there.
 set -euo pipefail
 
-FUZZ_SECONDS="${1:-${FUZZ_SECONDS:-60}}"
+FUZZ_RUNS="${1:-${FUZZ_RUNS:-50000}}"
+FUZZ_SEED="${FUZZ_SEED:-1}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=native/fuzz_common.sh
+. "$HERE/fuzz_common.sh"
 REPO="$(cd "$HERE/.." && pwd)"
 PKG="$REPO/packages/tachyon-router"
 PYTHON="${PYTHON:-python3}"
@@ -34,20 +40,6 @@ if ! "$PYTHON" -c "import cffi, pytest, hypothesis, starlette" 2>/dev/null; then
     echo "(e.g. PYTHON=\$(hatch env find)/bin/python, or run this script under 'hatch run')" >&2
     exit 2
 fi
-
-ensure_clang() {
-    if command -v clang >/dev/null 2>&1 && echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){return 0;}' |
-        clang -x c -fsanitize=fuzzer - -o "$WORK/probe" >/dev/null 2>&1; then
-        return
-    fi
-    log "installing clang (libFuzzer)"
-    if [ "$(id -u)" != 0 ]; then
-        echo "clang with libFuzzer is missing and this is not root: install clang first" >&2
-        exit 2
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang >/dev/null
-}
 
 # ---------------------------------------------------------------- 1. sanitized extension + test-suite
 log "building the ASan+UBSan extension"
@@ -80,33 +72,40 @@ assert tachyon_router.backend == 'native', tachyon_router.backend
 "
 
 log "router test-suite against the sanitized extension"
+# The "sanitize" hypothesis profile (conftest.py): a fixed seed and a tenth of the ci profile's examples.
 (cd "$REPO" && LD_PRELOAD="$ASAN_RT" "$PYTHON" -m pytest -q -p no:cacheprovider --import-mode=importlib \
-    "$PKG/tests")
+    --hypothesis-profile=sanitize "$PKG/tests")
 
 # ---------------------------------------------------------------- 2. libFuzzer
-ensure_clang
+fuzz_ensure_clang "$WORK"
 log "building the fuzz targets"
-# Two builds: the default one, and one whose lookups switch to the memoised search after 16 steps (by
-# default only lookups doing thousands of steps do), so both search regimes meet the reference matcher.
-FUZZ_FLAGS=(-g -O1 -std=c99 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$HERE")
-clang "${FUZZ_FLAGS[@]}" "$HERE/fuzz_lookup.c" "$HERE/radix.c" -o "$WORK/fuzz_default"
-clang "${FUZZ_FLAGS[@]}" -DMEMO_AFTER_STEPS=16 "$HERE/fuzz_lookup.c" "$HERE/radix.c" -o "$WORK/fuzz_memo"
+fuzz_build "$WORK"
 
 unset ASAN_OPTIONS UBSAN_OPTIONS
-half=$(( (FUZZ_SECONDS + 1) / 2 ))
-for target in fuzz_default fuzz_memo; do
-    log "fuzzing $target for ${half}s"
+mapfile -t corpus < <(find "$FUZZ_CORPUS" -type f | sort)
+if [ "${#corpus[@]}" -eq 0 ]; then
+    echo "the fuzz corpus $FUZZ_CORPUS is empty" >&2
+    exit 1
+fi
+fuzz_failed() { # target status log
+    # on failure the offending input is printed (hex and Base64) in the tail of the log
+    tail -n 60 "$3" >&2
+    echo "fuzzing $1 failed (exit $2)" >&2
+    exit "$2"
+}
+for target in "${FUZZ_TARGETS[@]}"; do
+    log "$target: replaying the ${#corpus[@]} inputs of native/corpus"
+    status=0
+    (cd "$WORK" && fuzz_env "./$target" "${FUZZ_OPTS[@]}" "${corpus[@]}" >"$WORK/$target-replay.log" 2>&1) || status=$?
+    [ "$status" = 0 ] || fuzz_failed "$target" "$status" "$WORK/$target-replay.log"
+    grep -c '^Executed ' "$WORK/$target-replay.log" | sed 's/$/ inputs passed/'
+
+    log "$target: $FUZZ_RUNS new inputs with seed $FUZZ_SEED"
     mkdir -p "$WORK/corpus-$target"
     status=0
-    (cd "$WORK" && ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
-        "./$target" -max_total_time="$half" -max_len=512 -timeout=10 -rss_limit_mb=1024 \
-        -print_final_stats=1 "corpus-$target" >"$WORK/$target.log" 2>&1) || status=$?
-    # on failure the offending input is printed (hex and Base64) in the tail of the log
-    tail -n 12 "$WORK/$target.log"
-    if [ "$status" != 0 ]; then
-        tail -n 60 "$WORK/$target.log" >&2
-        echo "fuzzing $target failed (exit $status)" >&2
-        exit "$status"
-    fi
+    (cd "$WORK" && fuzz_env "./$target" "${FUZZ_OPTS[@]}" -seed="$FUZZ_SEED" -runs="$FUZZ_RUNS" -print_final_stats=1 \
+        "corpus-$target" "$FUZZ_CORPUS" >"$WORK/$target.log" 2>&1) || status=$?
+    [ "$status" = 0 ] || fuzz_failed "$target" "$status" "$WORK/$target.log"
+    tail -n 5 "$WORK/$target.log"
 done
 log "sanitizer + fuzz job passed"

@@ -29,8 +29,6 @@ E2E_DIR = Path(__file__).resolve().parent
 # The server-process helper module of apps/. It is registered in ``sys.modules`` under its own name before
 # the test modules of this directory are imported, so they share it with ``import e2e_processes``.
 PROCESSES_MODULE = "e2e_processes"
-# uvicorn is ready in well under a second; the budget is for shared, heavily loaded CI machines.
-STARTUP_TIMEOUT = 30.0
 # uvicorn's graceful shutdown waits for open connections; past this it is killed.
 SHUTDOWN_TIMEOUT = 10.0
 
@@ -67,7 +65,7 @@ class LiveServers:
 
         return processes.ServerProcess.start(
             command,
-            startup_timeout=STARTUP_TIMEOUT,
+            startup_timeout=processes.STARTUP_TIMEOUT,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             name=f"uvicorn serving {app_import_string!r}",
         )

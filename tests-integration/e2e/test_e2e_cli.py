@@ -18,14 +18,12 @@ from typing import Any
 import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
-from e2e_processes import APPS_DIR, tachyon_script
+from e2e_processes import APPS_DIR, IO_TIMEOUT, tachyon_script
 
 COMPAT_APP = "e2e_compat_app:app"
-IO_TIMEOUT = 30.0
 # A command line that is refused (or an app that cannot be imported) ends in well under this.
 COMMAND_TIMEOUT = 60.0
 WORKERS = 2
-SPREAD_ROUNDS = 20
 SPREAD_BATCH = 8
 BLOCK_SECONDS = 0.05
 
@@ -117,10 +115,12 @@ def test_compat_flag_serves_an_unmodified_starlette_app_on_tachyon() -> None:
 def test_compat_flag_switches_every_worker_process() -> None:
     with _serve(_tachyon_run(COMPAT_APP, "--compat", "--workers", str(WORKERS))) as server:
         reports: list[dict[str, Any]] = []
-        for _ in range(SPREAD_ROUNDS):
-            reports += asyncio.run(_spread_whoami(server.base_url))
-            if len({report["pid"] for report in reports}) >= WORKERS:
-                break
+
+        def every_worker_answered() -> bool:
+            reports.extend(asyncio.run(_spread_whoami(server.base_url)))
+            return len({report["pid"] for report in reports}) >= WORKERS
+
+        server.wait_for(every_worker_answered, f"answers from all {WORKERS} workers")
         assert len({report["pid"] for report in reports}) == WORKERS
         assert server.pid not in {report["pid"] for report in reports}
         assert all(_without_pid(report) == ON_TACHYON for report in reports)
@@ -163,8 +163,8 @@ async def version(request):
 
 app = Starlette(routes=[Route("/version", version)])
 """
-# From a source change to the restarted worker answering; uvicorn's file poller checks every 0.25 s.
-RELOAD_TIMEOUT = 30.0
+# What uvicorn's reloader logs when it restarts the worker for a changed file.
+RELOAD_LINE = "detected changes in"
 
 
 def _current_version(server: Any) -> str:
@@ -189,11 +189,26 @@ def test_reload_restarts_on_a_source_change_and_keeps_the_compat_switch(tmp_path
     try:
         assert _current_version(server) == "version 1 tachyon_http.requests", server.log()
         source.write_text(RELOAD_APP.format(version=2))
-        # A modification time clearly after the first one, whatever the file system's time resolution.
-        later = source.stat().st_mtime + 2
-        os.utime(source, (later, later))
-        processes.wait_for(
-            lambda: _current_version(server).startswith("version 2"), RELOAD_TIMEOUT, "the reloaded application"
+        # uvicorn's poller (StatReload) takes a file's first modification time as its baseline and restarts
+        # on a later one. When its first scan comes is not observable, and on a busy machine it can come after
+        # the change above (which it then never reports), so the file's time is moved one second further on
+        # every poll until the server logs the restart. Times ahead of the clock also beat any file-system
+        # time resolution.
+        mtime = source.stat().st_mtime
+
+        def restart_logged() -> bool:
+            nonlocal mtime
+            if RELOAD_LINE in server.log():
+                return True
+            mtime += 1
+            os.utime(source, (mtime, mtime))
+            return False
+
+        server.wait_for(restart_logged, "the reloader to restart the worker for the changed source")
+        server.wait_for(
+            lambda: _current_version(server).startswith("version 2"),
+            "the restarted worker to serve the changed source",
+            processes.STARTUP_TIMEOUT,
         )
         assert _current_version(server) == "version 2 tachyon_http.requests"
     finally:

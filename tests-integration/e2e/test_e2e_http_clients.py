@@ -19,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,14 +28,11 @@ from typing import Any
 import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
-from e2e_processes import APPS_DIR, load_app
+from e2e_processes import APPS_DIR, IO_TIMEOUT, load_app
 from tachyon_testclient.testclient import TestClient
 
 APP_MODULE = "e2e_http_app"
 ONE_MIB = 1024 * 1024
-# Per-request bound for the real clients; each request takes milliseconds, the rest is head-room for a
-# heavily loaded CI machine.
-IO_TIMEOUT = 30.0
 
 # Headers a server adds by itself (uvicorn: Date, Server; chunked framing; connection management). They
 # depend on the moment or the connection, not on the application, so they are left out of comparisons.
@@ -888,10 +884,6 @@ def test_streaming_response_reaches_the_client_before_it_is_complete(base_url: s
 
 # ------------------------------------------------------------------------------------- misbehaving clients
 
-# How long a server log must stay unchanged before the server is considered done with the abuse.
-LOG_SETTLE_SECONDS = 0.5
-LOG_SETTLE_TIMEOUT = 15.0
-
 
 def _raw_connection(server: Any) -> socket.socket:
     return socket.create_connection((processes.HOST, server.port), timeout=IO_TIMEOUT)
@@ -914,9 +906,13 @@ def _misbehave(server: Any) -> None:
         b'POST /echo-json HTTP/1.1\r\nHost: e2e\r\nContent-Length: 1000\r\n\r\n{"a":',
     ]
     for request in cut_off_uploads:
+        started = _in_flight(server)["started"]
         with _raw_connection(server) as connection:
             connection.sendall(request)
-            time.sleep(0.1)  # let the application start reading before the client vanishes
+            # the client vanishes once the application has started handling its request
+            server.wait_for(
+                lambda before=started: _in_flight(server)["started"] > before, "the application to take the upload"
+            )
     with _raw_connection(server) as connection:  # leaves a file download after a few bytes
         connection.sendall(b"GET /file HTTP/1.1\r\nHost: e2e\r\n\r\n")
         assert connection.recv(16)
@@ -925,15 +921,16 @@ def _misbehave(server: Any) -> None:
         assert connection.recv(64).startswith(b"HTTP/1.1 400 ")
 
 
+def _in_flight(server: Any) -> dict[str, int]:
+    """The application's request counts (``RequestCounter`` of e2e_http_app)."""
+    counts: dict[str, int] = httpx.get(f"{server.base_url}/in-flight", timeout=IO_TIMEOUT).json()
+    return counts
+
+
 def _settled_log(server: Any) -> str:
-    deadline = time.monotonic() + LOG_SETTLE_TIMEOUT
+    """The server's log once every request is over (so every traceback of theirs is in it)."""
+    server.wait_for(lambda: _in_flight(server)["active"] == 0, "every request to be over")
     log: str = server.log()
-    while time.monotonic() < deadline:
-        time.sleep(LOG_SETTLE_SECONDS)
-        latest: str = server.log()
-        if latest == log:
-            break
-        log = latest
     return log
 
 

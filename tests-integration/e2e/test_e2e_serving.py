@@ -20,21 +20,18 @@ from typing import Any
 import e2e_processes as processes  # apps/e2e_processes.py, registered by conftest.py
 import httpx2 as httpx
 import pytest
-from e2e_processes import APPS_DIR, tachyon_script
+from e2e_processes import APPS_DIR, IO_TIMEOUT, tachyon_script
 
 APP = "e2e_serving_app:app"
 MARKER_DIR_ENV = "TACHYON_E2E_MARKER_DIR"
 WORKERS = 2
 CONCURRENT_REQUESTS = 100
-# Per-request bound for the clients (requests take milliseconds; the rest is head-room for loaded CI).
-IO_TIMEOUT = 30.0
 # Every worker has run its lifespan startup within this time on a loaded 2-core machine.
-WORKERS_READY_TIMEOUT = 60.0
+WORKERS_READY_TIMEOUT = processes.STARTUP_TIMEOUT
 # From SIGTERM to exit, including an in-flight request that needs SLOW_REQUEST_SECONDS more.
 SHUTDOWN_BOUND = 15.0
 SLOW_REQUEST_SECONDS = 1.0
-# Load spreading is probabilistic: rounds of blocking requests until two workers have answered.
-SPREAD_ROUNDS = 20
+# Load spreading is up to the kernel: batches of blocking requests until two workers have answered.
 SPREAD_BATCH = 8
 BLOCK_SECONDS = 0.05
 
@@ -177,12 +174,14 @@ def test_answers_come_from_more_than_one_worker_process(multi_worker: Callable[[
     assert len(workers) == WORKERS
     assert served.server.pid not in workers  # the main process supervises; the workers answer
     seen: set[int] = set()
-    for _ in range(SPREAD_ROUNDS):
+
+    def both_answered() -> bool:
         paths = [f"/pid?block={BLOCK_SECONDS}" for _ in range(SPREAD_BATCH)]
         responses = asyncio.run(_concurrent_gets(served.server.base_url, paths, new_connections=True))
-        seen |= {response.json()["pid"] for response in responses}
-        if len(seen) > 1:
-            break
+        seen.update(response.json()["pid"] for response in responses)
+        return len(seen) > 1
+
+    served.server.wait_for(both_answered, "answers from both workers")
     assert seen == workers
 
 

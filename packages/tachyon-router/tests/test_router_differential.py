@@ -43,7 +43,8 @@ class _RefTwoDigits(ref_convertors.Convertor[int]):
         return f"{value // 10:02d}"
 
 
-LITERAL_WORDS = ["a", "b", "ab", "users", "é", "日本", "1", "12", "x.y", "-", ".", "me", "v1.0", "a b", "%"]
+# "\udcff" is a lone surrogate, which a str path holds for an undecodable byte: any str is a path.
+LITERAL_WORDS = ["a", "b", "ab", "users", "é", "日本", "1", "12", "x.y", "-", ".", "me", "v1.0", "a b", "%", "\udcff"]
 KINDS = ["str", "int", "float", "uuid", "path", CUSTOM_KEY]
 METHOD_SETS: list[frozenset[str] | None] = [
     None,
@@ -121,8 +122,8 @@ def route_table(draw: st.DrawFn) -> list[RouteSpec]:
 
 
 PARAM_VALUES = {
-    "str": ["a", "me", "x.y.z", "é", "12", "a\n", "1.5", "a-b", "%2F", "日本語"],
-    "int": ["0", "7", "0042", "12", "123456789012345678901234567890", "1.5"],
+    "str": ["a", "me", "x.y.z", "é", "12", "a\n", "1.5", "a-b", "%2F", "日本語", "\udcff", "a\ud800b"],
+    "int": ["0", "7", "0042", "12", "123456789012345678901234567890", "1.5", "12\udcff"],
     "float": ["1", "1.5", "0.25", "12.", "1.2.3", "3.14159", "1.5.5", "10", "2.50"],
     "uuid": [
         "12345678-1234-5678-1234-567812345678",
@@ -130,7 +131,7 @@ PARAM_VALUES = {
         "ABCDEF01-2345-6789-ABCD-EF0123456789",
         "12345678-12345678-1234-567812345678",
     ],
-    "path": ["", "a", "a/b", "a/b/", "é/日本", "x\ny", "edit", "a/edit"],
+    "path": ["", "a", "a/b", "a/b/", "é/日本", "x\ny", "edit", "a/edit", "\udcff/\udcfe"],
     CUSTOM_KEY: ["12", "1", "123", "00"],
 }
 
@@ -160,7 +161,7 @@ def path_for(draw: st.DrawFn, specs: list[RouteSpec]) -> str:
         elif tweak == 3:
             text += draw(st.sampled_from(["x", "/x", "\n\n", ".json", "1"]))
         return text
-    return draw(st.text(alphabet=st.sampled_from(list("/ab.1-é\nx")), max_size=14).map(lambda s: "/" + s))
+    return draw(st.text(alphabet=st.sampled_from([*"/ab.1-é\nx", "\udcff"]), max_size=14).map(lambda s: "/" + s))
 
 
 def starlette_loop(

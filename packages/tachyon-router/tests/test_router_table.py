@@ -249,6 +249,54 @@ def test_lone_surrogates_in_the_path_do_not_break_matching(router_backend: str) 
     assert routes.lookup("/s/\udcff\ud800", "GET", HTTP)[3] == {"x": "\udcff\ud800"}
 
 
+# A str path can hold lone surrogates (a server decoding undecodable bytes with "surrogateescape" makes them):
+# each is one code point, matched as Starlette's regex loop matches it (the native tree sees it encoded with
+# "surrogatepass", three bytes of UTF-8 shape). Every answer is checked against that loop.
+SURROGATE_SPECS = [
+    RouteSpec("/\udcff", None),
+    RouteSpec("/n/{n:int}", None),
+    RouteSpec("/f/{x:float}", None),
+    RouteSpec("/s/{a}\udcff{b}", None),
+    RouteSpec("/p/{rest:path}", None),
+    RouteSpec("/{any}", None),
+]
+SURROGATE_PATHS = [
+    "/\udcff",
+    "/\udcff\n",
+    "/\ud800",
+    "/\udcff\udcff",
+    "/n/12\udcff",
+    "/n/\udcff12",
+    "/f/1.\udcff",
+    "/s/x\udcffy\udcffz",
+    "/s/\udcff\udcff",
+    "/p/\udcff/\ud800\udc00",
+    "/é\udcff日",
+]
+
+
+@pytest.mark.parametrize("path", SURROGATE_PATHS)
+def test_lone_surrogate_paths_match_like_starlettes_loop(router_backend: str, path: str) -> None:
+    expected = (-1, {})
+    for index, spec in enumerate(SURROGATE_SPECS):
+        assert spec.template is not None
+        regex, _, convertors = reference.compile_path(spec.template)
+        found = regex.match(path)
+        if found is not None:
+            expected = (index, {key: convertors[key].convert(value) for key, value in found.groupdict().items()})
+            break
+    answer = table(router_backend, *SURROGATE_SPECS).lookup(path, "GET", HTTP)
+    assert (answer[0], answer[3]) == expected
+
+
+@pytest.mark.parametrize("path", [b"/s/x", b"/s/\xff", b"/static", None, 7])
+def test_a_path_that_is_not_a_str_is_a_type_error(router_backend: str, path: Any) -> None:
+    # Starlette's regex loop raises TypeError for a bytes path too; no backend may answer "no match" for it.
+    routes = table(router_backend, RouteSpec("/static", None), RouteSpec("/s/{x}", None))
+    with pytest.raises(TypeError, match="a route path must be a str"):
+        routes.lookup(path, "GET", HTTP)
+
+
 def test_caller_opaque_routes_are_candidates_below_the_full_match(router_backend: str) -> None:
     routes = table(
         router_backend,

@@ -241,27 +241,60 @@ middleware_app = Application(
 )
 
 
-app = Application(
-    routes=[
-        Route("/plain", plain),
-        Route("/json", json_document),
-        Route("/users/{user_id:int}/posts/{slug}", user_post),
-        Route("/query", query),
-        Route("/echo-json", echo_json, methods=["POST"]),
-        Route("/form", form, methods=["POST"]),
-        Route("/limited", limited, methods=["POST"], max_body_size=LIMITED_BODY_SIZE),
-        Route("/stream", stream),
-        Route("/stream/gated", gated_stream),
-        Route("/stream/release", release_stream, methods=["POST"]),
-        Route("/file", download),
-        Route("/redirect", redirect),
-        Route("/redirect/permanent", redirect_permanent),
-        Route("/cookies/set", set_cookies),
-        Route("/cookies/read", read_cookies),
-        Route("/headers", headers),
-        Route("/teapot", teapot),
-        Route("/framework", framework),
-        Mount("/mw", app=middleware_app),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, html=True), name="static"),
-    ]
+class RequestCounter:
+    """Outermost ASGI wrapper: counts the HTTP requests the application has started and is still handling,
+    readable as JSON at ``/in-flight`` (answered here, not counted), so that a test can wait for the events
+    "the application is handling my request" and "every request is over" instead of for a length of time.
+    Being outermost, a request stays counted until the server has its outcome: uvicorn writes the traceback
+    of a failed request in the same step in which the count drops, before any other request is served."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.started = 0
+        self.active = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.application(scope, receive, send)
+            return
+        if scope["path"] == "/in-flight":
+            body = json.dumps({"started": self.started, "active": self.active}).encode()
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.started += 1
+        self.active += 1
+        try:
+            await self.application(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
+app = RequestCounter(
+    Application(
+        routes=[
+            Route("/plain", plain),
+            Route("/json", json_document),
+            Route("/users/{user_id:int}/posts/{slug}", user_post),
+            Route("/query", query),
+            Route("/echo-json", echo_json, methods=["POST"]),
+            Route("/form", form, methods=["POST"]),
+            Route("/limited", limited, methods=["POST"], max_body_size=LIMITED_BODY_SIZE),
+            Route("/stream", stream),
+            Route("/stream/gated", gated_stream),
+            Route("/stream/release", release_stream, methods=["POST"]),
+            Route("/file", download),
+            Route("/redirect", redirect),
+            Route("/redirect/permanent", redirect_permanent),
+            Route("/cookies/set", set_cookies),
+            Route("/cookies/read", read_cookies),
+            Route("/headers", headers),
+            Route("/teapot", teapot),
+            Route("/framework", framework),
+            Mount("/mw", app=middleware_app),
+            Mount("/static", app=StaticFiles(directory=STATIC_DIR, html=True), name="static"),
+        ]
+    )
 )

@@ -3,8 +3,11 @@
 ``ServerProcess.start(command_for_port, ...)`` runs a server command on a free port of 127.0.0.1 in its own
 session and waits until the port accepts connections; ``stop()`` ends it by PID with SIGTERM and a time
 bound, then SIGKILLs its whole process group (multi-worker servers have children) if it did not exit.
-Every wait here is bounded. ``load_app(name)`` loads a module of this directory (the one the servers are
-given as ``--app-dir``) into the test process once; ``tachyon_script()`` is the ``tachyon`` console script.
+Every wait here is for an event (a port accepting, a line in a log, a file appearing, a process exiting),
+never for a length of time, and has a generous bound (the constants below, which the test modules share)
+after which it fails with a message that says what it waited for. ``load_app(name)`` loads a module of this
+directory (the one the servers are given as ``--app-dir``) into the test process once; ``tachyon_script()`` is
+the ``tachyon`` console script.
 """
 
 from __future__ import annotations
@@ -24,12 +27,27 @@ from types import ModuleType
 
 import pytest
 
-__all__ = ["APPS_DIR", "HOST", "ServerProcess", "free_port", "load_app", "tachyon_script", "wait_for"]
+__all__ = [
+    "APPS_DIR",
+    "HOST",
+    "IO_TIMEOUT",
+    "STARTUP_TIMEOUT",
+    "ServerProcess",
+    "free_port",
+    "load_app",
+    "tachyon_script",
+    "wait_for",
+]
 
 APPS_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
-# A server is normally ready in one to three seconds; the budget is for heavily loaded CI machines.
-STARTUP_TIMEOUT = 60.0
+# The bounds of the waits. Each wait normally ends in well under a second (a server is ready in one to three);
+# the bounds are for a heavily loaded machine (CI on two shared cores with a CPU hog beside it) and only decide
+# how soon a real failure is reported, so they are generous.
+# A server (or a restarted worker) accepting connections and answering.
+STARTUP_TIMEOUT = 120.0
+# One request, response, message or state change the test waits for.
+IO_TIMEOUT = 60.0
 # uvicorn's graceful shutdown finishes in-flight requests first; past this the group is killed.
 SHUTDOWN_TIMEOUT = 15.0
 # A port found free can be taken by someone else before the server binds it: retry a few times.
@@ -69,11 +87,16 @@ def accepts_connections(port: int) -> bool:
     return False
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, details: Callable[[], str] | None = None
+) -> None:
+    """Polls ``condition`` until it holds; after ``timeout`` seconds, TimeoutError naming ``what`` (and the
+    text ``details()`` returns then, e.g. a server's log)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            message = f"timed out after {timeout} s waiting for {what}"
+            raise TimeoutError(message + (f"\n{details()}" if details is not None else ""))
         time.sleep(POLL_INTERVAL)
 
 
@@ -106,6 +129,14 @@ class ServerProcess:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return "<no log>"
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = IO_TIMEOUT) -> None:
+        """``wait_for`` whose timeout message ends with this server's log."""
+        wait_for(condition, timeout, what, lambda: f"server log:\n{self.log()}")
+
+    def wait_for_log(self, text: str, what: str, timeout: float = IO_TIMEOUT) -> None:
+        """Waits until the server's log contains ``text``."""
+        self.wait_for(lambda: text in self.log(), f"{what} (the line {text!r} in the server log)", timeout)
 
     @classmethod
     def start(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from ._tachyon_router_native import ffi, lib
+from ._template import path_type_error
 
 __all__ = ["MAX_PATH_BYTES", "Matcher", "NativeBuildError", "build"]
 
@@ -91,6 +92,8 @@ class Matcher:
             data = path.encode()
         except UnicodeEncodeError:  # lone surrogates (undecodable bytes in the request path)
             data = path.encode("utf-8", "surrogatepass")
+        except AttributeError:
+            raise path_type_error(path) from None
         try:
             buf, view, cap = _local.state
         except AttributeError:

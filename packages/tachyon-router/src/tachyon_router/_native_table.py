@@ -20,7 +20,7 @@ from typing import Any, Final
 from ._native import Matcher
 from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable, convert_int
 from ._tachyon_router_native import ffi, lib
-from ._template import INT, LIT, STR
+from ._template import INT, LIT, STR, path_type_error
 
 __all__ = ["NativeRouteTable"]
 
@@ -143,6 +143,8 @@ class NativeRouteTable(RouteTable):
                 data = route_path.encode()
             except UnicodeEncodeError:  # lone surrogates (undecodable bytes in the request path)
                 data = route_path.encode("utf-8", "surrogatepass")
+            except AttributeError:  # not a str (bytes has no encode())
+                raise path_type_error(route_path) from None
             try:
                 buf, out = _local.find
             except AttributeError:

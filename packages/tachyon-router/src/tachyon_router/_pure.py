@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ._template import FLOAT, INT, LIT, PATH, STR, UUID
+from ._template import FLOAT, INT, LIT, PATH, STR, UUID, path_type_error
 
 __all__ = ["WORK_BUDGET", "Matcher", "build"]
 
@@ -226,6 +226,8 @@ class Matcher:
 
     def lookup(self, path: str, method_bit: int, type_bit: int) -> Answer | None:
         """``(full, partial, opaque_candidates, spans)``, or None when the walk would exceed its budget."""
+        if not isinstance(path, str):
+            raise path_type_error(path)
         size = len(path)
         best_full = _NO_INDEX
         best_partial = _NO_INDEX

@@ -24,6 +24,7 @@ __all__ = [
     "Param",
     "compile_path",
     "parse_template",
+    "path_type_error",
     "template_regex",
     "tree_tokens",
 ]
@@ -227,3 +228,11 @@ def literal_prefix(template: str) -> str:
         return ""
     literals, _ = parse_template(template)
     return literals[0]
+
+
+def path_type_error(path: object) -> TypeError:
+    """The error for a looked-up path that is not a ``str`` (Starlette's regex loop raises TypeError for one).
+
+    Every ``str`` is a valid path, lone surrogates included (they are encoded with ``surrogatepass`` for the
+    native tree, and match like any other code point)."""
+    return TypeError(f"a route path must be a str, not {type(path).__name__}")
