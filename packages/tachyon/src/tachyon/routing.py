@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Collection, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TypeVar
+from typing import Any, Literal, SupportsIndex, TypeVar
 
 import tachyon_router
 from tachyon_http._utils import get_route_path, is_async_callable, parse_host_header
@@ -39,9 +39,6 @@ from tachyon_ws.websockets import WebSocket, WebSocketClose
 
 from tachyon._exception_handler import _StartTracker, handle_exception
 from tachyon.middleware import Middleware
-
-if TYPE_CHECKING:
-    from tachyon.middleware.exceptions import ExceptionMiddleware
 
 __all__ = [
     "BaseRoute",
@@ -117,8 +114,8 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
             return run_in_threadpool(sync_func, request)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        # The application runs these same steps inline for routes whose app is this function (see
-        # _ENDPOINT_CALL and Tachyon.__call__).
+        # The fast path runs these same steps inline for routes whose app is this function (see _ENDPOINT_CALL
+        # and tachyon._fastpath).
         request = Request(scope, receive, send)
         try:
             response = await call(request)
@@ -361,12 +358,6 @@ class Route(BaseRoute):
         return _endpoint_url(self, name, path_params, "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._handle_answering(scope, receive, send, None)
-
-    async def _handle_answering(
-        self, scope: Scope, receive: Receive, send: Send, errors: ExceptionMiddleware | None
-    ) -> None:
-        """``handle()``; a 405 is answered through ``errors`` (see Router.app) when it may be."""
         allowed = self.methods
         if not allowed or scope["method"] in allowed:
             await self.app(scope, receive, send)
@@ -374,11 +365,7 @@ class Route(BaseRoute):
         allow_header = {"Allow": ", ".join(allowed)}
         # Inside an application the 405 goes through the exception handlers.
         if "app" in scope:
-            answer = errors.answer_router_error(405, allow_header) if errors is not None else None
-            if answer is None:
-                raise HTTPException(status_code=405, headers=allow_header)
-            await answer(scope, receive, send)
-            return
+            raise HTTPException(status_code=405, headers=allow_header)
         await PlainTextResponse("Method Not Allowed", status_code=405, headers=allow_header)(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
@@ -807,13 +794,18 @@ def _literal_first_segments(specs: Sequence[RouteSpec]) -> frozenset[str] | None
     return frozenset(segments)
 
 
-# What Router.resolve_direct() found (see there).
-DIRECT_ENDPOINT = 0
-DIRECT_ANSWER = 1
-DIRECT_NONE = 2
-# A lookup handed from Router.resolve_direct() to Router.app(): (snapshot, route path, table answer, whether the
+# What Router.fast_path_lookup() found (see there).
+RESOLVED_ENDPOINT = 0
+RESOLVED_REFUSAL = 1
+RESOLVED_REDIRECT = 2
+RESOLVED_OTHER = 3
+# A lookup handed from Router.fast_path_lookup() to Router.app(): (snapshot, route path, table answer, whether the
 # slash-redirect rule was already found not to apply).
 _Found = tuple[_Compiled, str, tuple[int, int, tuple[int, ...], dict[str, Any]], bool] | None
+
+
+# The refusal of a request no route matches, inside an application (see Router.not_found).
+_NOT_FOUND: tuple[int, None] = (404, None)
 
 
 async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, send: Send) -> None:
@@ -918,16 +910,16 @@ class Router:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.middleware_stack(scope, receive, send)
 
-    def resolve_direct(self, scope: Scope, errors: ExceptionMiddleware) -> tuple[int, Any]:
-        """Look an HTTP request up for the application's one-frame path (Tachyon.__call__), ``errors`` being the
-        ExceptionMiddleware that wraps this router directly.
+    def fast_path_lookup(self, scope: Scope) -> tuple[int, Any]:
+        """Look an HTTP request up for the fast path (tachyon._fastpath), which runs what ``app()`` would.
 
-        - ``(DIRECT_ENDPOINT, call)``: the winner is a plain Route whose app is still ``request_response(endpoint)``;
-          the scope is updated as ``app()`` would and the caller runs the endpoint call itself.
-        - ``(DIRECT_ANSWER, answer)``: the answer ``app()`` would send itself for this request (a slash redirect,
-          the built-in 404, a plain Route's 405 through ``errors``), every one of which sends
-          "http.response.start" first; the caller sends it.
-        - ``(DIRECT_NONE, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
+        - ``(RESOLVED_ENDPOINT, call)``: the winner is a plain Route whose app is still
+          ``request_response(endpoint)``; the scope is updated as ``app()`` would and the caller runs the
+          endpoint call itself.
+        - ``(RESOLVED_REFUSAL, (status_code, headers))``: the HTTPException ``app()`` would raise (the built-in
+          404; a plain Route's 405, with the scope entered as for ``handle()``).
+        - ``(RESOLVED_REDIRECT, response)``: the slash redirect ``app()`` would send.
+        - ``(RESOLVED_OTHER, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
         """
         scope.setdefault("router", self)
         current = self._tachyon_compiled
@@ -947,42 +939,28 @@ class Router:
                     scope["endpoint"] = route.endpoint
                     params = answer[3]
                     scope["path_params"] = _merge_params(scope, params) if scope.get("path_params") else params
-                    return DIRECT_ENDPOINT, endpoint[1]
+                    return RESOLVED_ENDPOINT, endpoint[1]
             elif answer[1] >= 0:
-                # A method mismatch on a plain Route: the 405 its _handle_answering() would send through `errors`.
+                # A method mismatch on a plain Route: the 405 its handle() would raise.
                 partial = answer[1]
                 route = compiled.routes[partial]
                 allowed = route.methods
-                if compiled.kinds[partial] == _ROUTE and allowed and method not in allowed:
-                    not_allowed = errors.answer_router_error(405, {"Allow": ", ".join(allowed)})
-                    if not_allowed is not None:
-                        self._enter_partial(route, _ROUTE, scope)
-                        return DIRECT_ANSWER, not_allowed
+                if compiled.kinds[partial] == _ROUTE and allowed and method not in allowed and "app" in scope:
+                    self._enter_partial(route, _ROUTE, scope)
+                    return RESOLVED_REFUSAL, (405, {"Allow": ", ".join(allowed)})
             else:
-                # A miss: what app() does for it below `errors`, short of sending.
+                # A miss: what app() does for it, short of sending.
                 if self.redirect_slashes and route_path != "/":
                     toggled = self._slash_redirect(compiled, scope, route_path, method)
                     if toggled is not None:
-                        return DIRECT_ANSWER, RedirectResponse(url=str(URL(scope=toggled)))
-                if getattr(self.default, "__func__", None) is Router.not_found:
-                    not_found = errors.answer_router_error(404)
-                    if not_found is not None:
-                        return DIRECT_ANSWER, not_found
-                return DIRECT_NONE, (compiled, route_path, answer, True)
-        return DIRECT_NONE, (compiled, route_path, answer, False)
+                        return RESOLVED_REDIRECT, RedirectResponse(url=str(URL(scope=toggled)))
+                if getattr(self.default, "__func__", None) is Router.not_found and "app" in scope:
+                    return RESOLVED_REFUSAL, _NOT_FOUND
+                return RESOLVED_OTHER, (compiled, route_path, answer, True)
+        return RESOLVED_OTHER, (compiled, route_path, answer, False)
 
-    async def app(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        *,
-        errors: ExceptionMiddleware | None = None,
-        found: _Found = None,
-    ) -> None:
-        # ``errors``: the ExceptionMiddleware that wraps this router directly, when it enters here itself.
-        # Then a 404/405 that nothing but its built-in handler would see is answered without raising.
-        # ``found``: what resolve_direct() already looked up for this (HTTP) scope.
+    async def app(self, scope: Scope, receive: Receive, send: Send, *, found: _Found = None) -> None:
+        # ``found``: what fast_path_lookup() already looked up for this (HTTP) scope.
         route: Any
         if found is not None:
             compiled, route_path, (full, partial, candidates, params), slash_checked = found
@@ -1052,12 +1030,7 @@ class Router:
             # Method mismatch: the route's handle() answers 405 with its own Allow header.
             route = compiled.routes[partial]
             kind = compiled.kinds[partial]
-            if errors is not None and kind == _ROUTE:
-                # What _enter() does, with the 405 answered through `errors` when it may be.
-                self._enter_partial(route, kind, scope)
-                await route._handle_answering(scope, receive, send, errors)
-            else:
-                await _enter(route, self._partial_changes(route, kind, scope), scope, receive, send)
+            await _enter(route, self._partial_changes(route, kind, scope), scope, receive, send)
             return
 
         if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/" and not slash_checked:
@@ -1066,15 +1039,7 @@ class Router:
                 await RedirectResponse(url=str(URL(scope=toggled)))(scope, receive, send)
                 return
 
-        default = self.default
-        if errors is not None and getattr(default, "__func__", None) is Router.not_found and "app" in scope:
-            # not_found() would raise HTTPException(404) for the middleware above to answer.
-            answer = errors.answer_router_error(404)
-            if answer is None:
-                raise HTTPException(status_code=404)
-            await answer(scope, receive, send)
-            return
-        await default(scope, receive, send)
+        await self.default(scope, receive, send)
 
     async def _dispatch(
         self,
