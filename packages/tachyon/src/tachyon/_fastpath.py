@@ -24,10 +24,11 @@ from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import Request
 from tachyon_http.types import ASGIApp, Receive, Scope, Send
 
+from tachyon._adapters import _RESPONSE_CALL
 from tachyon._exception_handler import HANDLERS_SCOPE_KEY, _StartTracker, handle_exception
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
-from tachyon.routing import _RESPONSE_CALL, RESOLVED_ENDPOINT, RESOLVED_REDIRECT, RESOLVED_REFUSAL, Router
+from tachyon.routing import RESOLVED_ENDPOINT, RESOLVED_REDIRECT, RESOLVED_REFUSAL, Router
 
 __all__ = ["FastPath"]
 
