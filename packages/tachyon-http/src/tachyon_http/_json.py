@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "loads", "orjson_float_is_exact"]
+__all__ = ["dumps", "dumps_text", "loads", "loads_text", "orjson_float_is_exact"]
 
 # The exact output contract (Starlette's JSONResponse.render), built once: json.dumps would build an encoder on
 # every call with these options.
@@ -234,6 +234,19 @@ def _nests_deeper_than_shallow(value: Any) -> bool:
     return True
 
 
+def _orjson_value_stands(body: bytes, value: Any) -> bool:
+    """Whether orjson's ``value`` for ``body`` is what ``json.loads`` returns (see the decoding notes above)."""
+    size = len(body)
+    if size < _MIN_INEXACT_DIGITS:
+        return True  # too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
+    skeleton = body.translate(_SKELETON)
+    # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
+    return _LONG_DIGIT_RUN not in skeleton and (
+        (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") <= _SHALLOW_DEPTH)
+        or not _nests_deeper_than_shallow(value)
+    )
+
+
 def loads(body: bytes) -> Any:
     """Decode a request body exactly as ``json.loads(body)`` does: same value, same exception."""
     if type(body) is not bytes:
@@ -245,14 +258,25 @@ def loads(body: bytes) -> Any:
     except _orjson_error:
         pass  # the standard library raises (or accepts), outside this handler so no chained context shows
     else:
-        size = len(body)
-        if size < _MIN_INEXACT_DIGITS:
-            return value  # too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
-        skeleton = body.translate(_SKELETON)
-        # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
-        if _LONG_DIGIT_RUN not in skeleton and (
-            (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") <= _SHALLOW_DEPTH)
-            or not _nests_deeper_than_shallow(value)
-        ):
+        if _orjson_value_stands(body, value):
             return value
     return json.loads(body)
+
+
+def loads_text(text: str) -> Any:
+    """Decode a text exactly as ``json.loads(text)`` does (WebSocket messages, the test client's)."""
+    try:
+        value = _orjson_loads(text)
+    except _orjson_error:
+        pass
+    else:
+        # orjson took it, so it holds no lone surrogate and encodes as UTF-8 (what the check reads).
+        if _orjson_value_stands(text.encode("utf-8"), value):
+            return value
+    return json.loads(text)
+
+
+# What Starlette's WebSocket.send_json and its test client send: json.dumps(data, separators=(",", ":"),
+# ensure_ascii=False), NaN and Infinity allowed (unlike JSONResponse). Built once: json.dumps would build an encoder
+# on every call with these options.
+dumps_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any
 
 import tachyon_router
-from tachyon_http._utils import get_route_path, parse_host_header
+from tachyon_http._shared import get_route_path, parse_host_header
 from tachyon_http.datastructures import URL, Headers, URLPath
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import Request
