@@ -30,16 +30,99 @@ from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.routing import RESOLVED_ENDPOINT, RESOLVED_REDIRECT, RESOLVED_REFUSAL, Router
 
-__all__ = ["FastPath"]
+__all__ = ["FastPath", "serve"]
+
+
+async def serve(app: Any, scope: Scope, receive: Receive, send: Send, fast: FastPath | None = None) -> None:
+    """``Tachyon.__call__`` (the application's class binds this function as the method) and, given ``fast``,
+    ExceptionMiddleware's way into the fast path. One function, so that the application's own coroutine is the
+    one that runs the fast path: a coroutine more per request would cost about as much as the whole route lookup.
+    """
+    if fast is None:
+        # The application's entry: Starlette's three lines (the app in the scope, the stack built once, the call),
+        # unless the stack is still ServerErrorMiddleware directly around the layers below, all as built.
+        scope["app"] = app
+        stack = app.middleware_stack
+        if stack is None:
+            # Built once, on the first event (usually lifespan startup), then reused.
+            stack = app.middleware_stack = app.build_middleware_stack()
+        fast = app._tachyon_fast_path
+        if fast is None or scope["type"] != "http":
+            await stack(scope, receive, send)
+            return
+        errors = fast.errors
+        if (
+            stack is not errors
+            or errors is None
+            or errors.app is not fast.handlers
+            or fast.handlers.app is not fast.router
+            or fast.router.middleware_stack is not fast.router_stack
+        ):
+            await stack(scope, receive, send)
+            return
+    else:
+        # Inside ExceptionMiddleware.__call__, below the user middleware: ServerErrorMiddleware runs outside.
+        errors = None
+    handlers = fast.handlers
+    scope[HANDLERS_SCOPE_KEY] = handlers._tables
+    router = fast.router
+    try:
+        kind, target = router.fast_path_lookup(scope)
+        if kind == RESOLVED_REFUSAL:
+            # The router refused the request (404, or a plain Route's 405): the answer its HTTPException would
+            # get from ExceptionMiddleware, rendered; raised when a handler of the application must see it.
+            status_code, headers = target
+            target = handlers.answer_router_error(status_code, headers)
+            if target is None:
+                raise HTTPException(status_code=status_code, headers=headers)
+    except Exception as exc:
+        # Raised while matching (a convertor, a route's matches()) or refused: inside the router, before any
+        # send.
+        await fast._fail(exc, None, scope, receive, _StartTracker(send), errors)
+        return
+    if kind == RESOLVED_ENDPOINT:
+        call = target
+        # A plain route's request_response() adapter, inlined: no send wrapper while the response is a
+        # Response (it sends "http.response.start" before anything else can fail).
+        request = Request(scope, receive, send)
+        started = False
+        try:
+            response = await call(request)
+            if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity
+                started = True
+                await response(scope, receive, send)
+                return
+        except Exception as exc:
+            await fast._fail(exc, request, scope, receive, _StartTracker(send, started), errors)
+            return
+        tracker = _StartTracker(send)
+        try:
+            await response(scope, receive, tracker)
+        except Exception as exc:
+            await fast._fail(exc, request, scope, receive, tracker, errors)
+        return
+    if kind == RESOLVED_REFUSAL or kind == RESOLVED_REDIRECT:
+        # A rendered 404/405 or a slash redirect: "http.response.start" goes first.
+        try:
+            await target(scope, receive, send)
+        except Exception as exc:
+            await fast._fail(exc, None, scope, receive, _StartTracker(send, True), errors)
+        return
+    # Anything else: the router's general dispatch, continuing from this lookup.
+    tracker = _StartTracker(send)
+    try:
+        await router.app(scope, receive, tracker, found=target)
+    except Exception as exc:
+        await fast._fail(exc, None, scope, receive, tracker, errors)
 
 
 class FastPath:
     """The layers from ExceptionMiddleware down to a plain route's endpoint, as one coroutine (see the module).
 
     ``errors`` is the ServerErrorMiddleware when it wraps ``handlers`` directly (no user middleware, no body
-    limit): then ``Tachyon.__call__`` runs the whole stack through :meth:`serve` while ``errors.app is handlers``
-    and :meth:`intact` hold (it compares them inline). Otherwise ExceptionMiddleware runs the part below it
-    through :meth:`serve` (its ``_fast_path``), inside whatever wraps it.
+    limit): then ``Tachyon.__call__`` (which is :func:`serve`) runs the whole stack while ``errors.app is
+    handlers`` and :meth:`intact` hold. Otherwise ExceptionMiddleware runs the part below it through :func:`serve`
+    (its ``_fast_path``), inside whatever wraps it.
     """
 
     __slots__ = ("errors", "handlers", "router", "router_stack")
@@ -71,63 +154,12 @@ class FastPath:
         handlers._fast_path = fast
         return fast
 
+    # The one coroutine of the fast path (the function above), for ExceptionMiddleware: fast.serve(None, ..., fast).
+    serve = staticmethod(serve)
+
     def intact(self) -> bool:
         """Whether the layers below ExceptionMiddleware are still as built (nobody reassigned them)."""
         return self.handlers.app is self.router and self.router.middleware_stack is self.router_stack
-
-    async def serve(self, scope: Scope, receive: Receive, send: Send, errors: ServerErrorMiddleware | None) -> None:
-        """Answer an HTTP request as the layers would, ``errors`` being the ServerErrorMiddleware to run too."""
-        handlers = self.handlers
-        scope[HANDLERS_SCOPE_KEY] = handlers._tables
-        router = self.router
-        try:
-            kind, target = router.fast_path_lookup(scope)
-            if kind == RESOLVED_REFUSAL:
-                # The router refused the request (404, or a plain Route's 405): the answer its HTTPException would
-                # get from ExceptionMiddleware, rendered; raised when a handler of the application must see it.
-                status_code, headers = target
-                target = handlers.answer_router_error(status_code, headers)
-                if target is None:
-                    raise HTTPException(status_code=status_code, headers=headers)
-        except Exception as exc:
-            # Raised while matching (a convertor, a route's matches()) or refused: inside the router, before any
-            # send.
-            await self._fail(exc, None, scope, receive, _StartTracker(send), errors)
-            return
-        if kind == RESOLVED_ENDPOINT:
-            call = target
-            # A plain route's request_response() adapter, inlined: no send wrapper while the response is a
-            # Response (it sends "http.response.start" before anything else can fail).
-            request = Request(scope, receive, send)
-            started = False
-            try:
-                response = await call(request)
-                if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity
-                    started = True
-                    await response(scope, receive, send)
-                    return
-            except Exception as exc:
-                await self._fail(exc, request, scope, receive, _StartTracker(send, started), errors)
-                return
-            tracker = _StartTracker(send)
-            try:
-                await response(scope, receive, tracker)
-            except Exception as exc:
-                await self._fail(exc, request, scope, receive, tracker, errors)
-            return
-        if kind == RESOLVED_REFUSAL or kind == RESOLVED_REDIRECT:
-            # A rendered 404/405 or a slash redirect: "http.response.start" goes first.
-            try:
-                await target(scope, receive, send)
-            except Exception as exc:
-                await self._fail(exc, None, scope, receive, _StartTracker(send, True), errors)
-            return
-        # Anything else: the router's general dispatch, continuing from this lookup.
-        tracker = _StartTracker(send)
-        try:
-            await router.app(scope, receive, tracker, found=target)
-        except Exception as exc:
-            await self._fail(exc, None, scope, receive, tracker, errors)
 
     async def _fail(
         self,

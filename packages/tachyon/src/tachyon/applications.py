@@ -8,10 +8,10 @@ from typing import Any, ParamSpec, TypeVar
 from tachyon_http.datastructures import State, URLPath
 from tachyon_http.requests import Request
 from tachyon_http.responses import Response
-from tachyon_http.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
+from tachyon_http.types import ASGIApp, ExceptionHandler, Lifespan
 from tachyon_ws.websockets import WebSocket
 
-from tachyon._fastpath import FastPath
+from tachyon._fastpath import FastPath, serve
 from tachyon.middleware import Middleware, _MiddlewareFactory
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
@@ -102,28 +102,10 @@ class Tachyon:
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         return self.router.url_path_for(name, **path_params)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        stack = self.middleware_stack
-        if stack is None:
-            # Built once, on the first event (usually lifespan startup), then reused.
-            stack = self.middleware_stack = self.build_middleware_stack()
-        fast = self._tachyon_fast_path
-        if fast is not None and scope["type"] == "http":
-            errors = fast.errors
-            # The default stack, still as built: ServerErrorMiddleware -> ExceptionMiddleware -> Router -> a plain
-            # route's adapter, run by the fast path as one coroutine (tachyon._fastpath). The identity checks of
-            # FastPath.intact() are inlined here: the call would cost more than its two comparisons.
-            if (
-                stack is errors
-                and errors is not None
-                and errors.app is fast.handlers
-                and fast.handlers.app is fast.router
-                and fast.router.middleware_stack is fast.router_stack
-            ):
-                await fast.serve(scope, receive, send, errors)
-                return
-        await stack(scope, receive, send)
+    # Every event enters here: Starlette's three lines (the app in the scope, the stack built on first use, the
+    # call), run by the fast path's own coroutine so that a default stack costs no coroutine more
+    # (tachyon/_fastpath.py).
+    __call__ = serve
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         self.router.mount(path, app=app, name=name)

@@ -113,7 +113,7 @@ class ExceptionMiddleware:
             fast = self._fast_path
             if fast is not None and fast.intact():
                 # The router and the route adapter below, run as one coroutine (tachyon._fastpath).
-                await fast.serve(scope, receive, send, None)
+                await fast.serve(None, scope, receive, send, fast)
                 return
             scope[HANDLERS_SCOPE_KEY] = self._tables
             # Directly inside ServerErrorMiddleware, `send` already is a fresh tracker: reuse it
