@@ -3,7 +3,7 @@
 Layer by layer, an HTTP request through the default stack is ServerErrorMiddleware -> (user middleware) ->
 ExceptionMiddleware -> Router -> ``request_response(endpoint)`` -> endpoint: a coroutine and often a ``send``
 wrapper per layer. The fast path runs the layers below the user middleware in one coroutine, and, when there is
-no user middleware (nor a body limit), ServerErrorMiddleware too, called from ``Tachyon.__call__``.
+no user middleware (nor a body limit), ServerErrorMiddleware too: ``Tachyon.__call__`` is :func:`serve`.
 
 Whether it applies is decided once, when the application builds its stack (:meth:`FastPath.attach`): only
 Tachyon's own layer classes, unsubclassed, around a Router whose dispatch methods are its own. The references
@@ -12,8 +12,9 @@ it keeps are compared by identity on every request (:meth:`FastPath.intact`), so
 
 Behaviour is the layers': the same messages in the same order, the same handlers with the same "response
 started" knowledge, the same exception escaping (``tests/test_app_fastpath.py`` compares them message for
-message). The router answers with a small result (:data:`Resolution`) and never calls into the middleware; a
-404/405 it refuses is answered here, without raising while only the built-in HTTPException handler would see it.
+message). The router answers with a small result (``RESOLVED_*``, from ``Router.fast_path_lookup``) and never
+calls into the middleware; a 404/405 it refuses is answered here, without raising while only the built-in
+HTTPException handler would see it.
 """
 
 from __future__ import annotations
