@@ -33,7 +33,7 @@ JUNIT = """\
   <testcase classname="tests.test_requests" name="test_url[asyncio]" file="tests/test_requests.py" line="3"/>
   <testcase classname="tests.test_requests" name="test_url[trio]" file="tests/test_requests.py" line="3">
     <failure message="AssertionError: assert 1 == 2">tests/test_requests.py:9: in test_url
-/work/main/packages/tachyon-http/src/tachyon_http/requests.py:120: in url
+packages/tachyon-http/src/tachyon_http/requests.py:120: in url
 E   AssertionError: assert 1 == 2</failure>
   </testcase>
   <testcase classname="tests.test_routing.TestHost" name="test_host[asyncio]" file="tests/test_routing.py" line="7">

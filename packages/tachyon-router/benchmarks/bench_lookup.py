@@ -3,7 +3,7 @@ against Starlette's route loop and Falcon's ``CompiledRouter``.
 
 Not a test: prints CPU nanoseconds per lookup (best of interleaved rounds) and ratios measured in the same run.
 
-    cd /work/main && python packages/tachyon-router/benchmarks/bench_lookup.py [--quick]
+    python packages/tachyon-router/benchmarks/bench_lookup.py [--quick]
 
 Starlette's cost is what its ``Router.app`` does per request before calling the endpoint: every route's
 ``matches(scope)`` in order until the first FULL match, remembering the first PARTIAL. tachyon-router's cost

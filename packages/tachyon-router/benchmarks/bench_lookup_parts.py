@@ -3,7 +3,7 @@
 Not a test: prints CPU nanoseconds per call (best of interleaved rounds, one process) for a last-route param hit
 and a miss on Starlette's 120-route benchmark table, next to what each step of the lookup costs on its own.
 
-    cd /work/main && python packages/tachyon-router/benchmarks/bench_lookup_parts.py [ROUNDS]
+    python packages/tachyon-router/benchmarks/bench_lookup_parts.py [ROUNDS]
 
 The pieces add up to less than the whole: measured alone, each one runs with hot caches and trained branch
 predictors that the full sequence has to share.

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -398,3 +400,66 @@ def test_decoding_edge_cases_follow_the_standard_library(document: str) -> None:
             websockets_module._decode_json(document)
         return
     assert _same(websockets_module._decode_json(document), expected)
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+# Documents where orjson alone would disagree with json.loads, and ordinary ones around them.
+_STARLETTE_JSON_DOCUMENTS = [
+    '{"a": [1, 2.5, null, true], "b": "\\u00e9"}',
+    "12345678901234567890",
+    '{"big": -98765432109876543210123}',
+    "[1e400, -1e400]",
+    "NaN",
+    '"\\ud800"',
+    "\ufeff{}",
+    "{",
+    "",
+    _nested(60),
+    _nested(200),
+    _nested(2000),
+]
+
+
+async def _receive_json_with(websocket_class: Any, document: str, mode: str, headroom: int | None) -> Any:
+    """What ``receive_json`` of ``websocket_class`` returns for ``document`` (or the exception's type and text),
+    called with at most ``headroom`` frames left below the recursion limit (None: as it is)."""
+    inbound = [CONNECT, text(document) if mode == "text" else binary(document.encode("utf-8", "surrogatepass"))]
+
+    async def receive() -> Message:
+        return inbound.pop(0)
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope = {"type": "websocket", "path": "/", "headers": [], "query_string": b""}
+    websocket = websocket_class(scope, receive, send)
+    await websocket.accept()
+    coroutine = websocket.receive_json(mode=mode)
+    limit = sys.getrecursionlimit()
+    if headroom is not None:
+        sys.setrecursionlimit(len(inspect.stack(0)) + headroom)
+    try:
+        return ("value", coroutine.send(None))
+    except StopIteration as done:
+        return ("value", done.value)
+    except (ValueError, RecursionError) as exc:
+        return (type(exc).__name__, str(exc))
+    finally:
+        sys.setrecursionlimit(limit)
+        coroutine.close()
+
+
+@pytest.mark.parametrize("headroom", [None, 120])
+@pytest.mark.parametrize("mode", ["text", "binary"])
+@pytest.mark.parametrize("document", _STARLETTE_JSON_DOCUMENTS, ids=range(len(_STARLETTE_JSON_DOCUMENTS)))
+async def test_receive_json_equals_starlettes(document: str, mode: str, headroom: int | None) -> None:
+    starlette_websockets = pytest.importorskip("starlette.websockets")
+    expected = await _receive_json_with(starlette_websockets.WebSocket, document, mode, headroom)
+    ours = await _receive_json_with(WebSocket, document, mode, headroom)
+    assert _same(ours[1], expected[1]) and ours[0] == expected[0]
+    if document == _nested(200) and headroom == 120:
+        # The case orjson alone gets wrong: the standard library runs out of stack (as Starlette's call does).
+        assert expected[0] == "RecursionError"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import tachyon.routing
+import tachyon._route_table
 import tachyon_router
 
 
@@ -29,7 +29,7 @@ def _available_backends() -> list[Any]:
 @pytest.fixture(params=_available_backends())
 def router_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Route tables built during the test use this tachyon_router backend."""
-    monkeypatch.setattr(tachyon.routing, "_table_backend", request.param)
+    monkeypatch.setattr(tachyon._route_table, "_table_backend", request.param)
     yield str(request.param)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ORJSON_MAX_BYTES", "dumps", "loads", "orjson_float_is_exact"]
+__all__ = ["ORJSON_MAX_BYTES", "dumps", "dumps_text", "loads", "loads_text", "orjson_float_is_exact"]
 
 # The exact output contract (Starlette's JSONResponse.render), built once: json.dumps would build an encoder on
 # every call with these options.
@@ -243,26 +243,68 @@ def _nests_deeper_than_shallow(value: Any) -> bool:
     return True
 
 
+def _orjson_value_stands(body: bytes, value: Any) -> bool:
+    """Whether orjson's ``value`` for ``body`` is what ``json.loads`` returns (see the decoding notes above)."""
+    size = len(body)
+    if size < _MIN_INEXACT_DIGITS:
+        return True  # too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
+    skeleton = body.translate(_SKELETON)
+    # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
+    return _LONG_DIGIT_RUN not in skeleton and (
+        (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") <= _SHALLOW_DEPTH)
+        or not _nests_deeper_than_shallow(value)
+    )
+
+
+def _stdlib_decides(body: bytes) -> bool:
+    """Whether the standard library must parse ``body`` alone, without orjson (see the decoding notes above)."""
+    size = len(body)
+    if size > ORJSON_MAX_BYTES:
+        return True
+    if size < _MIN_INEXACT_DIGITS:
+        return False  # too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
+    skeleton = body.translate(_SKELETON)
+    # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
+    return _LONG_DIGIT_RUN in skeleton or (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") > _SHALLOW_DEPTH)
+
+
 def loads(body: bytes) -> Any:
     """Decode a request body exactly as ``json.loads(body)`` does: same value, same exception."""
-    if type(body) is not bytes:
+    if type(body) is not bytes or _stdlib_decides(body):
         # A body replaced by middleware may be a str, bytearray or memoryview: orjson accepts a memoryview that
         # json.loads rejects, and these are rare enough not to need a fast path.
         return json.loads(body)
-    size = len(body)
-    if size > ORJSON_MAX_BYTES:
-        return json.loads(body)
-    if size >= _MIN_INEXACT_DIGITS:  # shorter: too short for a long digit run, or for more than _SHALLOW_DEPTH brackets
-        skeleton = body.translate(_SKELETON)
-        # A false positive (a long digit run in a string, a float's many digits) only costs the slower parser.
-        if _LONG_DIGIT_RUN in skeleton or (size <= _BRACKET_COUNT_MAX_BYTES and skeleton.count(b"[") > _SHALLOW_DEPTH):
-            return json.loads(body)
     try:
         value = _orjson_loads(body)
     except _orjson_error:
         pass  # the standard library raises (or accepts), outside this handler so no chained context shows
     else:
-        if size <= _BRACKET_COUNT_MAX_BYTES or not _nests_deeper_than_shallow(value):
+        if len(body) <= _BRACKET_COUNT_MAX_BYTES or not _nests_deeper_than_shallow(value):
             return value
         del value
     return json.loads(body)
+
+
+def loads_text(text: str) -> Any:
+    """Decode a text exactly as ``json.loads(text)`` does (WebSocket messages, the test client's)."""
+    if len(text) > ORJSON_MAX_BYTES:
+        return json.loads(text)
+    try:
+        value = _orjson_loads(text)
+    except _orjson_error:
+        pass
+    else:
+        # orjson took it, so it holds no lone surrogate and encodes as UTF-8 (what the checks read).
+        body = text.encode("utf-8")
+        if not _stdlib_decides(body) and (
+            len(body) <= _BRACKET_COUNT_MAX_BYTES or not _nests_deeper_than_shallow(value)
+        ):
+            return value
+        del value
+    return json.loads(text)
+
+
+# What Starlette's WebSocket.send_json and its test client send: json.dumps(data, separators=(",", ":"),
+# ensure_ascii=False), NaN and Infinity allowed (unlike JSONResponse). Built once: json.dumps would build an encoder
+# on every call with these options.
+dumps_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -12,6 +12,7 @@ from shlex import shlex
 from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from tachyon_http._header_check import check_header
 from tachyon_http._utils import parse_host_header
 from tachyon_http.concurrency import run_in_threadpool
 from tachyon_http.types import Scope
@@ -647,19 +648,6 @@ class FormData(ImmutableMultiDict[str, "UploadFile | str"]):
             await upload.close()
 
 
-# Bytes that would end a header line (response splitting) or truncate it in C servers.
-_FORBIDDEN_HEADER_BYTES = (b"\r", b"\n", b"\x00")
-
-
-def _check_header(name: bytes, value: bytes) -> None:
-    for forbidden in _FORBIDDEN_HEADER_BYTES:
-        if forbidden in value or forbidden in name:
-            raise ValueError(
-                f"Header {name.decode('latin-1')!r} contains a forbidden character {forbidden!r} "
-                "(CR, LF and NUL are not allowed in header names or values)"
-            )
-
-
 def _header_name(key: str) -> bytes:
     return key.lower().encode("latin-1")
 
@@ -813,7 +801,7 @@ class MutableHeaders(Headers):
         """Set ``key`` to ``value``: the first existing entry is replaced in place, later duplicates removed."""
         name = _header_name(key)
         encoded = value.encode("latin-1")
-        _check_header(name, encoded)
+        check_header(name, encoded)
         headers = self._list
         first = -1
         index = 0
@@ -866,7 +854,7 @@ class MutableHeaders(Headers):
         """Add an entry, keeping existing entries with the same name."""
         name = _header_name(key)
         encoded = value.encode("latin-1")
-        _check_header(name, encoded)
+        check_header(name, encoded)
         self._list.append((name, encoded))
 
     def add_vary_header(self, vary: str) -> None:

@@ -28,6 +28,7 @@ import anyio.to_thread
 from tachyon_http import _json
 from tachyon_http._cookies import set_cookie_header
 from tachyon_http._files import last_modified_and_etag, range_request, read_ranges, read_small, stat_and_read_small
+from tachyon_http._header_check import _CR, _LF, _NUL, check_header, refuse_header
 from tachyon_http._ranges import (
     MalformedRangeHeader,
     RangeNotSatisfiable,
@@ -62,8 +63,6 @@ __all__ = [
 
 _CONTENT_LENGTH = b"content-length"
 _CONTENT_TYPE = b"content-type"
-# CR, LF and NUL as byte values: ``int in bytes`` is a plain memchr, ``bytes in bytes`` a much slower buffer search.
-_CR, _LF, _NUL = 13, 10, 0
 
 # Content-Type header pairs by charset and media type. Applications use a handful of media types; the bounds (count,
 # and length of each key) only guard against one built from request data: a longer media type or charset is
@@ -86,21 +85,6 @@ _LENGTH_BYTES = tuple(b"%d" % n for n in range(_PRERENDERED_LENGTHS))
 _LENGTH_HEADERS = tuple((_CONTENT_LENGTH, value) for value in _LENGTH_BYTES)
 
 
-def _check_header_bytes(name: bytes, value: bytes) -> None:
-    both = name + value
-    if _CR in both or _LF in both or _NUL in both:
-        _refuse_header(name, value)
-
-
-def _refuse_header(name: bytes, value: bytes) -> None:
-    for forbidden in (b"\r", b"\n", b"\x00"):
-        if forbidden in name or forbidden in value:
-            raise ValueError(
-                f"Header {name.decode('latin-1')!r} contains a forbidden character {forbidden!r} "
-                "(CR, LF and NUL would split the response)"
-            )
-
-
 def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
     global _cached_content_types
     header = _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media_type)
@@ -109,7 +93,7 @@ def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
         if value.startswith("text/") and "charset=" not in value.lower():
             value += "; charset=" + charset
         header = (_CONTENT_TYPE, value.encode("latin-1"))
-        _check_header_bytes(*header)
+        check_header(*header)
         if (
             _cached_content_types < _MAX_CACHED_CONTENT_TYPES
             and len(media_type) + len(charset) <= _MAX_CACHED_CONTENT_TYPE_LENGTH
@@ -154,13 +138,13 @@ def _raw_get(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 
 def _raw_setdefault(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
     if _raw_get(raw, name) is None:
-        _check_header_bytes(name, value)
+        check_header(name, value)
         raw.append((name, value))
 
 
 def _raw_set(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
     """``MutableHeaders.__setitem__`` on a raw list: replace the first entry, drop the others, else append."""
-    _check_header_bytes(name, value)
+    check_header(name, value)
     first = -1
     index = 0
     while index < len(raw):
@@ -281,7 +265,7 @@ class Response:
                 encoded_value = value.encode("latin-1")
                 both = encoded_name + encoded_value
                 if _CR in both or _LF in both or _NUL in both:
-                    _refuse_header(encoded_name, encoded_value)
+                    refuse_header(encoded_name, encoded_value)
                 raw.append((encoded_name, encoded_value))
                 if encoded_name == _CONTENT_LENGTH:
                     add_length = False

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import math
 import warnings
 from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping, Sequence
@@ -24,7 +23,7 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 from tachyon_http._presented import presented_name
-from tachyon_http._utils import is_async_callable
+from tachyon_http._shared import dumps_text, is_async_callable, loads_text
 from tachyon_http.exceptions import TachyonDeprecationWarning
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
 from tachyon_ws.websockets import WebSocketDisconnect
@@ -75,7 +74,7 @@ _NORMAL_CLOSURE = 1000
 _ABNORMAL_CLOSURE = 1006
 _APP_RETURNED = "The application returned without closing the WebSocket."
 
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_json = dumps_text
 
 if TYPE_CHECKING:
     from tachyon_testclient._async import AsyncTestClient, AsyncWebSocketTestSession
@@ -574,8 +573,8 @@ def _json_message(data: Any, mode: str) -> Message:
 
 def _json_payload(message: Message, mode: str) -> Any:
     if mode == "text":
-        return json.loads(message["text"])
-    return json.loads(message["bytes"].decode("utf-8"))
+        return loads_text(message["text"])
+    return loads_text(message["bytes"].decode("utf-8"))
 
 
 def _raise_on_close(message: Message, receive: Callable[[], Message]) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import enum
-import json
-import re
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-import orjson
+from tachyon_http._shared import dumps_text, loads_text
 from tachyon_http.requests import HTTPConnection, StateT
 from tachyon_http.types import Message, Receive, Scope, Send
 
@@ -24,30 +22,8 @@ _NORMAL_CLOSURE = 1000
 _NO_STATUS_RECEIVED = 1005
 _ABNORMAL_CLOSURE = 1006
 
-# Built once: json.dumps() with non-default options constructs a new encoder on every call.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_stdlib_loads = json.loads
-_orjson_loads = orjson.loads
-_OrjsonDecodeError = orjson.JSONDecodeError
-# orjson reads integers beyond 64 bits as floats instead of failing; json.loads keeps them exact. Any number
-# that long has at least 19 digits in a row (2**63 has 19), so documents with such a run go to json.loads.
-_find_long_digit_run = re.compile(r"[0-9]{19}").search
-
-
-def _decode_json(text: str) -> Any:
-    """``json.loads(text)``, parsed by orjson when it gives the same values.
-
-    Documents orjson refuses but ``json.loads`` takes (NaN/Infinity literals, escaped lone surrogates, nesting
-    deeper than its limit), documents both refuse, and documents with very long numbers go to ``json.loads``,
-    so the results and the errors are always the standard library's.
-    """
-    if _find_long_digit_run(text) is None:
-        try:
-            return _orjson_loads(text)
-        except _OrjsonDecodeError:
-            pass
-    return _stdlib_loads(text)
-
+_decode_json = loads_text
+_encode_json = dumps_text
 
 _JSON_MODES = frozenset(("text", "binary"))
 _BAD_JSON_MODE = 'The "mode" argument should be "text" or "binary".'

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-from tachyon_http._utils import is_async_callable
+from tachyon_http._shared import is_async_callable
 from tachyon_http.concurrency import run_in_threadpool
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import Request

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import tachyon_router
-from tachyon_http._utils import get_route_path
+from tachyon_http._shared import get_route_path
 from tachyon_http.types import Receive, Scope, Send
 from tachyon_router import RouteSpec, RouteTable, compile_path
 

@@ -8,20 +8,14 @@ from typing import Any, ParamSpec, TypeVar
 from tachyon_http.datastructures import State, URLPath
 from tachyon_http.requests import Request
 from tachyon_http.responses import Response
-from tachyon_http.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
+from tachyon_http.types import ASGIApp, ExceptionHandler, Lifespan
 from tachyon_ws.websockets import WebSocket
 
-from tachyon._exception_handler import (
-    HANDLERS_SCOPE_KEY,
-    ExceptionHandlers,
-    StatusHandlers,
-    _StartTracker,
-    handle_exception,
-)
+from tachyon._fastpath import FastPath, serve
 from tachyon.middleware import Middleware, _MiddlewareFactory
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
-from tachyon.routing import _RESPONSE_CALL, DIRECT_ANSWER, DIRECT_ENDPOINT, BaseRoute, Router
+from tachyon.routing import BaseRoute, Router
 
 __all__ = ["Starlette", "Tachyon"]
 
@@ -34,47 +28,6 @@ _SERVER_ERROR_KEYS = (500, Exception)
 
 _DEFAULT_HOST = "127.0.0.1"
 _DEFAULT_PORT = 8000
-
-
-_Fused = tuple[ServerErrorMiddleware, ExceptionMiddleware, Router, ASGIApp]
-
-
-def _fused_layers(stack: ASGIApp, router: Router) -> _Fused | None:
-    """The layers ``__call__`` may run inline: only the default stack (no user middleware, no body limit)
-    around a Router that the ExceptionMiddleware enters directly (see ExceptionMiddleware.__init__)."""
-    if type(stack) is not ServerErrorMiddleware:
-        return None
-    handlers = stack.app
-    if type(handlers) is not ExceptionMiddleware or handlers._direct_router is not router:
-        return None
-    return stack, handlers, router, handlers._direct_stack
-
-
-async def _answer_failure(
-    exc: Exception,
-    request: Request | None,
-    scope: Scope,
-    receive: Receive,
-    tracker: _StartTracker,
-    errors: ServerErrorMiddleware,
-    tables: tuple[ExceptionHandlers, StatusHandlers],
-) -> None:
-    """What the layers answer to ``exc``, innermost first: the route adapter (the handlers published in the
-    scope; skipped when ``request`` is None, for what the router raised or sent itself), ExceptionMiddleware (its
-    own tables), then ServerErrorMiddleware (500) which re-raises. ``tracker`` wraps the server's send and knows
-    whether the response has started."""
-    try:
-        try:
-            if request is None:
-                raise exc
-            await handle_exception(exc, request, scope, receive, tracker, tracker.started)
-        except Exception as unhandled:
-            await handle_exception(
-                unhandled, Request(scope, receive, tracker), scope, receive, tracker, tracker.started, tables
-            )
-    except Exception as fatal:
-        await errors.answer_unhandled(fatal, scope, receive, tracker.send, tracker.started)
-        raise
 
 
 class Tachyon:
@@ -94,7 +47,7 @@ class Tachyon:
 
     # Set by build_middleware_stack() (see __call__); a class default, as subclasses (FastAPI) may not call
     # __init__ nor this class's build_middleware_stack().
-    _tachyon_fused: _Fused | None = None
+    _tachyon_fast_path: FastPath | None = None
 
     def __init__(
         self: AppType,
@@ -134,12 +87,12 @@ class Tachyon:
 
             layers.append(Middleware(RequestBodyLimitMiddleware, max_body_size=limit))
         layers += self.user_middleware
-        layers.append(Middleware(ExceptionMiddleware, handlers=routed_handlers, debug=debug))
 
-        stack: ASGIApp = self.router
+        router = self.router
+        handlers = stack = ExceptionMiddleware(router, handlers=routed_handlers, debug=debug)
         for factory, args, kwargs in reversed(layers):
             stack = factory(stack, *args, **kwargs)
-        self._tachyon_fused = _fused_layers(stack, self.router)
+        self._tachyon_fast_path = FastPath.attach(stack, handlers, router)
         return stack
 
     @property
@@ -149,68 +102,10 @@ class Tachyon:
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         return self.router.url_path_for(name, **path_params)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        stack = self.middleware_stack
-        if stack is None:
-            # Built once, on the first event (usually lifespan startup), then reused.
-            stack = self.middleware_stack = self.build_middleware_stack()
-        fused = self._tachyon_fused
-        if fused is not None and scope["type"] == "http":
-            errors, handlers, router, router_stack = fused
-            # The default stack, still as built (each object can be replaced or rewired from outside):
-            # ServerErrorMiddleware -> ExceptionMiddleware -> Router, run here in one frame. Exactly what
-            # the three layers do in turn, minus two coroutines and one send wrapper per request.
-            if (
-                stack is errors
-                and errors.app is handlers
-                and handlers.app is router
-                and router_stack is router.middleware_stack
-            ):
-                scope[HANDLERS_SCOPE_KEY] = tables = handlers._tables
-                try:
-                    direct, target = router.resolve_direct(scope, handlers)
-                except Exception as exc:
-                    # Raised while matching (a convertor, a route's matches()): inside Router.app, before any send.
-                    await _answer_failure(exc, None, scope, receive, _StartTracker(send), errors, tables)
-                    return
-                if direct == DIRECT_ENDPOINT:
-                    call = target
-                    # A plain route's request_response() app, inlined too: no send wrapper is needed while the
-                    # response is a Response (it sends "http.response.start" before anything else can fail).
-                    request = Request(scope, receive, send)
-                    started = False
-                    try:
-                        response = await call(request)
-                        if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity
-                            started = True
-                            await response(scope, receive, send)
-                            return
-                    except Exception as exc:
-                        await _answer_failure(
-                            exc, request, scope, receive, _StartTracker(send, started), errors, tables
-                        )
-                        return
-                    tracker = _StartTracker(send)
-                    try:
-                        await response(scope, receive, tracker)
-                    except Exception as exc:
-                        await _answer_failure(exc, request, scope, receive, tracker, errors, tables)
-                    return
-                if direct == DIRECT_ANSWER:
-                    # An answer of the router itself (redirect, 404, 405): "http.response.start" goes first.
-                    try:
-                        await target(scope, receive, send)
-                    except Exception as exc:
-                        await _answer_failure(exc, None, scope, receive, _StartTracker(send, True), errors, tables)
-                    return
-                tracker = _StartTracker(send)
-                try:
-                    await router.app(scope, receive, tracker, errors=handlers, found=target)
-                except Exception as exc:
-                    await _answer_failure(exc, None, scope, receive, tracker, errors, tables)
-                return
-        await stack(scope, receive, send)
+    # Every event enters here: Starlette's three lines (the app in the scope, the stack built on first use, the
+    # call), run by the fast path's own coroutine so that a default stack costs no coroutine more
+    # (tachyon/_fastpath.py).
+    __call__ = serve
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
         self.router.mount(path, app=app, name=name)

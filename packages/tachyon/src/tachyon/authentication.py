@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
 
-from tachyon_http._utils import is_async_callable
+from tachyon_http._shared import is_async_callable
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import HTTPConnection, Request
 from tachyon_http.responses import RedirectResponse

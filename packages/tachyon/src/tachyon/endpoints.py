@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator
 from typing import Any, Literal
 
 from tachyon_http import status
-from tachyon_http._utils import is_async_callable
+from tachyon_http._shared import is_async_callable
 from tachyon_http.concurrency import run_in_threadpool
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import Request

@@ -7,41 +7,58 @@ other slash form. The Router does not loop over its routes, though: it compiles 
 Routes the table cannot reason about (``Host``, any class that overrides ``matches()``) stay
 "opaque": the table reports which of them could come first, and only those have ``matches()``
 called, in order.
+
+Every public name of Starlette's ``routing`` module is importable from here. The pieces live by concern:
+``tachyon._adapters`` (``request_response``, ``websocket_session``), ``tachyon._reverse`` (``url_path_for``
+helpers, ``NoMatchFound``; ``replace_params`` is tachyon-router's), ``tachyon._lifespan`` (the ``lifespan=``
+argument), ``tachyon._route_table`` (the versioned route list and its compiled table); this module keeps the
+route classes and the Router's dispatch.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-import itertools
 import re
-import sys
 import traceback
-import types
-import warnings
-from collections.abc import Awaitable, Callable, Collection, Generator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, TypeVar
+from typing import Any
 
 import tachyon_router
-from tachyon_http._utils import get_route_path, is_async_callable, parse_host_header
-from tachyon_http.concurrency import run_in_threadpool
+from tachyon_http._shared import get_route_path, parse_host_header
 from tachyon_http.datastructures import URL, Headers, URLPath
-from tachyon_http.exceptions import HTTPException, TachyonDeprecationWarning
+from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import Request
 from tachyon_http.responses import PlainTextResponse, RedirectResponse, Response
 from tachyon_http.types import ASGIApp, Lifespan, Receive, Scope, Send
-from tachyon_router import RouteSpec, RouteTable, compile_path
+from tachyon_router import RouteSpec, compile_path
 from tachyon_router.convertors import Convertor
 from tachyon_ws.websockets import WebSocket, WebSocketClose
 
-from tachyon._exception_handler import _StartTracker, handle_exception
+from tachyon._adapters import get_name, request_response, websocket_session
+from tachyon._lifespan import _DefaultLifespan, _lifespan_context_for
+from tachyon._reverse import (
+    PARAM_REGEX as PARAM_REGEX,  # public in Starlette's module too
+    NoMatchFound,
+    _child_name,
+    _endpoint_url,
+    _first_url,
+    replace_params,
+)
+from tachyon._route_table import (
+    _MOUNT,
+    _MOUNT_HANDLE,
+    _OPAQUE,
+    _ROUTE,
+    _ROUTE_HANDLE,
+    _WEBSOCKET,
+    _WEBSOCKET_HANDLE,
+    _Compiled,
+    _Found,
+    _RouteList,
+)
 from tachyon.middleware import Middleware
-
-if TYPE_CHECKING:
-    from tachyon.middleware.exceptions import ExceptionMiddleware
 
 __all__ = [
     "BaseRoute",
@@ -59,137 +76,11 @@ __all__ = [
     "websocket_session",
 ]
 
-# Which tachyon_router backend new route tables use; None = the package default. Tests switch it.
-_table_backend: str | None = None
-
-
-class NoMatchFound(Exception):
-    """Raised by ``url_path_for`` / ``url_for`` when no route has that name and exactly those params."""
-
-    def __init__(self, name: str, path_params: dict[str, Any]) -> None:
-        params = ", ".join(path_params)
-        super().__init__(f'No route exists for name "{name}" and params "{params}".')
-
 
 class Match(Enum):
     NONE = 0
     PARTIAL = 1
     FULL = 2
-
-
-# ---------------------------------------------------------------------------------------------
-# Endpoint adapters
-# ---------------------------------------------------------------------------------------------
-
-
-# Responses whose __call__ is Response.__call__ send "http.response.start" before anything that can
-# raise (headers are rendered in __init__), so an exception out of them always means "started".
-# For those the adapter needs no send wrapper to know it; any other response object gets one.
-_RESPONSE_CALL = Response.__call__
-
-# The attribute under which request_response() records the endpoint call of the ASGI app it returns.
-_ENDPOINT_CALL = "_tachyon_endpoint_call"
-
-
-async def _send_other_response(response: Any, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-    """Send a response whose __call__ is not Response.__call__ (streaming, files, custom), tracking its start."""
-    # Directly inside ExceptionMiddleware, `send` already is a fresh tracker: reuse it.
-    tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
-    try:
-        await response(scope, receive, tracker)
-    except Exception as exc:
-        await handle_exception(exc, request, scope, receive, tracker, tracker.started)
-
-
-def request_response(func: Callable[[Request], Awaitable[Response] | Response]) -> ASGIApp:
-    """Adapt ``func(request) -> response`` (sync or async) into an ASGI app.
-
-    Exceptions are answered by the handlers ExceptionMiddleware published in the scope, with the
-    endpoint's own Request object (so a body it already read is still available).
-    """
-    if is_async_callable(func):
-        call: Callable[[Request], Awaitable[Response]] = func
-    else:
-        sync_func: Callable[[Request], Response] = func  # type: ignore[assignment]
-
-        def call(request: Request) -> Awaitable[Response]:
-            # A sync endpoint runs in the threadpool so that it cannot block the event loop.
-            return run_in_threadpool(sync_func, request)
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        # The application runs these same steps inline for routes whose app is this function (see
-        # _ENDPOINT_CALL and Tachyon.__call__).
-        request = Request(scope, receive, send)
-        try:
-            response = await call(request)
-        except Exception as exc:
-            # Nothing can have been sent through the endpoint's Request: not started.
-            await handle_exception(exc, request, scope, receive, send, False)
-            return
-        if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity, not callability
-            try:
-                await response(scope, receive, send)
-            except Exception as exc:
-                await handle_exception(exc, request, scope, receive, send, True)
-        else:
-            await _send_other_response(response, request, scope, receive, send)
-
-    setattr(app, _ENDPOINT_CALL, call)
-    return app
-
-
-def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
-    """Adapt ``async func(websocket)`` into an ASGI app."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        session = WebSocket(scope, receive=receive, send=send)
-        try:
-            await func(session)
-        except Exception as exc:
-            # "Started" only ever means an "http.response.start" message, which websockets never send.
-            await handle_exception(exc, session, scope, receive, send, False)
-
-    return app
-
-
-def get_name(endpoint: Callable[..., Any]) -> str:
-    return getattr(endpoint, "__name__", endpoint.__class__.__name__)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reverse routing
-# ---------------------------------------------------------------------------------------------
-
-# A parameter in a route template, "{name}" or "{name:convertor}" (public in Starlette's module too).
-PARAM_REGEX = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?\}")
-# A placeholder in a path *format* (after compile_path): "{name}", never "{name:conv}".
-PARAM_FORMAT_REGEX = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
-
-
-def replace_params(
-    path: str,
-    param_convertors: dict[str, Convertor[Any]],
-    path_params: dict[str, str],
-) -> tuple[str, dict[str, str]]:
-    """Fill the placeholders of a path format; return the path and the params left unused.
-
-    Placeholders without a value stay as ``{name}``. Values are rendered by the param's convertor
-    and are never re-scanned for placeholders.
-    """
-    if not path_params:
-        return path, path_params
-    pieces: list[str] = []
-    position = 0
-    for found in PARAM_FORMAT_REGEX.finditer(path):
-        pieces.append(path[position : found.start()])
-        key = found.group(1)
-        if key in path_params:
-            pieces.append(param_convertors[key].to_string(path_params.pop(key)))
-        else:
-            pieces.append(found.group(0))
-        position = found.end()
-    pieces.append(path[position:])
-    return "".join(pieces), path_params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,33 +139,6 @@ def _check_path(path: str, *, allow_empty: bool = False) -> None:
 
 def _same_as(route: Any, other: Any, cls: type, fields: tuple[str, ...]) -> bool:
     return isinstance(other, cls) and all(getattr(route, field) == getattr(other, field) for field in fields)
-
-
-def _first_url(routes: Iterable[Any], name: str, params: dict[str, Any]) -> URLPath | None:
-    """``url_path_for`` of the first route that knows ``name`` with exactly ``params``, else None."""
-    for route in routes:
-        try:
-            return route.url_path_for(name, **params)  # type: ignore[no-any-return]
-        except NoMatchFound:
-            continue
-    return None
-
-
-def _endpoint_url(route: Any, name: str, params: dict[str, Any], protocol: Literal["http", "websocket"]) -> URLPath:
-    """Reverse a Route/WebSocketRoute: its own name and exactly its parameter names."""
-    if name == route.name and params.keys() == route.param_convertors.keys():
-        path, leftover = replace_params(route.path_format, route.param_convertors, params)
-        assert not leftover
-        return URLPath(path=path, protocol=protocol)
-    raise NoMatchFound(name, params)
-
-
-def _child_name(own_name: str | None, name: str) -> str | None:
-    """The part of ``name`` meant for the children of a mount/host called ``own_name``, or None."""
-    if own_name is None:
-        return name
-    prefix = own_name + ":"
-    return name[len(prefix) :] if name.startswith(prefix) else None
 
 
 class BaseRoute:
@@ -361,12 +225,6 @@ class Route(BaseRoute):
         return _endpoint_url(self, name, path_params, "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._handle_answering(scope, receive, send, None)
-
-    async def _handle_answering(
-        self, scope: Scope, receive: Receive, send: Send, errors: ExceptionMiddleware | None
-    ) -> None:
-        """``handle()``; a 405 is answered through ``errors`` (see Router.app) when it may be."""
         allowed = self.methods
         if not allowed or scope["method"] in allowed:
             await self.app(scope, receive, send)
@@ -374,11 +232,7 @@ class Route(BaseRoute):
         allow_header = {"Allow": ", ".join(allowed)}
         # Inside an application the 405 goes through the exception handlers.
         if "app" in scope:
-            answer = errors.answer_router_error(405, allow_header) if errors is not None else None
-            if answer is None:
-                raise HTTPException(status_code=405, headers=allow_header)
-            await answer(scope, receive, send)
-            return
+            raise HTTPException(status_code=405, headers=allow_header)
         await PlainTextResponse("Method Not Allowed", status_code=405, headers=allow_header)(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
@@ -554,176 +408,6 @@ class Host(_ForwardingRoute):
         return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
-# ---------------------------------------------------------------------------------------------
-# Lifespan helpers
-# ---------------------------------------------------------------------------------------------
-
-_T = TypeVar("_T")
-
-
-class _AsyncLiftContextManager(AbstractAsyncContextManager[_T]):
-    """Presents a synchronous context manager as an asynchronous one."""
-
-    def __init__(self, cm: AbstractContextManager[_T]) -> None:
-        self._sync = cm
-
-    async def __aenter__(self) -> _T:
-        return self._sync.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> bool | None:
-        return self._sync.__exit__(exc_type, exc_value, tb)
-
-
-def _wrap_gen_lifespan_context(
-    lifespan_context: Callable[[Any], Generator[Any, Any, Any]],
-) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
-    as_sync_cm = contextlib.contextmanager(lifespan_context)
-
-    @functools.wraps(as_sync_cm)
-    def lifted(app: Any) -> _AsyncLiftContextManager[Any]:
-        return _AsyncLiftContextManager(as_sync_cm(app))
-
-    return lifted
-
-
-# Under the compatibility switch this module is also `starlette.routing`; warnings then carry that
-# module name, so that filters written for Starlette (`...:starlette.routing`) still apply.
-_STARLETTE_NAME = "starlette.routing"
-
-
-def _warn_deprecated(message: str) -> None:
-    this_module = sys.modules.get(__name__)
-    module_name = _STARLETTE_NAME if sys.modules.get(_STARLETTE_NAME) is this_module else __name__
-    registry = globals().setdefault("__warningregistry__", {})
-    lineno = sys._getframe(1).f_lineno
-    warnings.warn_explicit(message, TachyonDeprecationWarning, __file__, lineno, module=module_name, registry=registry)
-
-
-class _DefaultLifespan:
-    """The lifespan of a router without one: startup and shutdown do nothing."""
-
-    def __init__(self, router: Router) -> None:
-        self._router = router
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-    def __call__(self: _T, app: object) -> _T:
-        return self
-
-
-_GENERATOR_LIFESPAN_WARNINGS = {
-    True: "async generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
-    False: "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
-}
-
-
-def _lifespan_context_for(router: Router, lifespan: Lifespan[Any] | None) -> Lifespan[Any]:
-    """Normalise the ``lifespan=`` argument into ``app -> async context manager``."""
-    if lifespan is None:
-        return _DefaultLifespan(router)
-    is_async_gen = inspect.isasyncgenfunction(lifespan)
-    if not is_async_gen and not inspect.isgeneratorfunction(lifespan):
-        return lifespan
-    # Plain generator functions are still accepted, with a deprecation warning.
-    _warn_deprecated(_GENERATOR_LIFESPAN_WARNINGS[is_async_gen])
-    if is_async_gen:
-        return asynccontextmanager(lifespan)  # type: ignore[arg-type]
-    return _wrap_gen_lifespan_context(lifespan)  # type: ignore[arg-type]
-
-
-# ---------------------------------------------------------------------------------------------
-# The route list and its compiled table
-# ---------------------------------------------------------------------------------------------
-
-# Versions come from one global counter, so a replaced list can never look unchanged.
-_versions = itertools.count(1)
-
-
-class _RouteList(list):  # type: ignore[type-arg]
-    """``Router.routes``: a plain list that records every mutation in ``_version``.
-
-    The Router compares one int per request and rebuilds its table only when routes changed (e.g.
-    FastAPI's ``include_router`` appending after start-up).
-    """
-
-    # Unchanged since it was made (the Router drops its compiled table whenever it is given another list, so
-    # two lists never need to be told apart); list's own constructor then does all the work, in C.
-    _version = 0
-
-    def _touch(self) -> None:
-        self._version = next(_versions)
-
-    def append(self, item: Any) -> None:
-        super().append(item)
-        self._touch()
-
-    def insert(self, index: SupportsIndex, item: Any) -> None:
-        super().insert(index, item)
-        self._touch()
-
-    def extend(self, items: Iterable[Any]) -> None:
-        super().extend(items)
-        self._touch()
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        super().__setitem__(index, value)
-        self._touch()
-
-    def __delitem__(self, index: Any) -> None:
-        super().__delitem__(index)
-        self._touch()
-
-    def pop(self, index: SupportsIndex = -1) -> Any:
-        item = super().pop(index)
-        self._touch()
-        return item
-
-    def remove(self, item: Any) -> None:
-        super().remove(item)
-        self._touch()
-
-    def sort(self, *args: Any, **kwargs: Any) -> None:
-        super().sort(*args, **kwargs)
-        self._touch()
-
-    def reverse(self) -> None:
-        super().reverse()
-        self._touch()
-
-    def clear(self) -> None:
-        super().clear()
-        self._touch()
-
-    def __iadd__(self, items: Iterable[Any]) -> _RouteList:  # type: ignore[misc]
-        super().__iadd__(items)
-        self._touch()
-        return self
-
-    def __imul__(self, count: SupportsIndex) -> _RouteList:
-        super().__imul__(count)
-        self._touch()
-        return self
-
-
-# How the Router finishes a match the table found, per route index.
-_OPAQUE = 0  # matches() is called (Host, classes overriding matches, foreign objects)
-_ROUTE = 1  # a Route whose handle() is Route.handle: a full match calls route.app directly
-_ROUTE_HANDLE = 2  # a Route subclass with its own handle()
-_WEBSOCKET = 3
-_WEBSOCKET_HANDLE = 4
-_MOUNT = 5
-_MOUNT_HANDLE = 6
-
-
 def _regex_is_template(route: Any, template: str) -> bool:
     """Whether the route still matches with the regex its template compiles to.
 
@@ -762,58 +446,13 @@ def _classify(route: Any) -> tuple[int, RouteSpec]:
     return _OPAQUE, opaque
 
 
-class _Compiled:
-    """One immutable snapshot of a route list: the table plus what each index dispatches to."""
-
-    __slots__ = ("version", "lookup", "routes", "kinds", "first_segments", "endpoints")
-
-    def __init__(self, routes: _RouteList) -> None:
-        self.version = routes._version
-        snapshot = tuple(routes)
-        kinds: list[int] = []
-        specs: list[RouteSpec] = []
-        for route in snapshot:
-            kind, spec = _classify(route)
-            kinds.append(kind)
-            specs.append(spec)
-        self.routes = snapshot
-        self.kinds = tuple(kinds)
-        # For plain Routes whose app is request_response(endpoint): (that app, its endpoint call), which the
-        # application runs inline while route.app is still that app (Router.resolve_direct).
-        self.endpoints = tuple(
-            (route.app, getattr(route.app, _ENDPOINT_CALL))
-            if kind == _ROUTE and hasattr(route.app, _ENDPOINT_CALL)
-            else None
-            for route, kind in zip(snapshot, kinds, strict=True)
-        )
-        self.lookup = RouteTable(specs, backend=_table_backend).lookup
-        self.first_segments = _literal_first_segments(specs)
-
-
-def _literal_first_segments(specs: Sequence[RouteSpec]) -> frozenset[str] | None:
-    """The first path segments of all templates, when every one is a plain literal; else None.
-
-    A path whose first segment is not among them matches no route (each template's regex starts with
-    "/" + that literal, then "/" or the end). The redirect_slashes retry uses it to skip its lookup.
-    """
-    segments = set()
-    for spec in specs:
-        if spec.template is None:
-            return None
-        first = spec.template[1:].split("/", 1)[0]
-        if "{" in first:
-            return None
-        segments.add(first)
-    return frozenset(segments)
-
-
-# What Router.resolve_direct() found (see there).
-DIRECT_ENDPOINT = 0
-DIRECT_ANSWER = 1
-DIRECT_NONE = 2
-# A lookup handed from Router.resolve_direct() to Router.app(): (snapshot, route path, table answer, whether the
-# slash-redirect rule was already found not to apply).
-_Found = tuple[_Compiled, str, tuple[int, int, tuple[int, ...], dict[str, Any]], bool] | None
+# What Router.fast_path_lookup() found (see there).
+RESOLVED_ENDPOINT = 0
+RESOLVED_REFUSAL = 1
+RESOLVED_REDIRECT = 2
+RESOLVED_OTHER = 3
+# The refusal of a request no route matches, inside an application (see Router.not_found).
+_NOT_FOUND: tuple[int, None] = (404, None)
 
 
 async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, send: Send) -> None:
@@ -874,7 +513,7 @@ class Router:
         self._tachyon_compiled = None
 
     def _compile(self) -> _Compiled:
-        compiled = _Compiled(self._tachyon_routes)
+        compiled = _Compiled(self._tachyon_routes, _classify)
         self._tachyon_compiled = compiled
         return compiled
 
@@ -918,16 +557,16 @@ class Router:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.middleware_stack(scope, receive, send)
 
-    def resolve_direct(self, scope: Scope, errors: ExceptionMiddleware) -> tuple[int, Any]:
-        """Look an HTTP request up for the application's one-frame path (Tachyon.__call__), ``errors`` being the
-        ExceptionMiddleware that wraps this router directly.
+    def fast_path_lookup(self, scope: Scope) -> tuple[int, Any]:
+        """Look an HTTP request up for the fast path (tachyon._fastpath), which runs what ``app()`` would.
 
-        - ``(DIRECT_ENDPOINT, call)``: the winner is a plain Route whose app is still ``request_response(endpoint)``;
-          the scope is updated as ``app()`` would and the caller runs the endpoint call itself.
-        - ``(DIRECT_ANSWER, answer)``: the answer ``app()`` would send itself for this request (a slash redirect,
-          the built-in 404, a plain Route's 405 through ``errors``), every one of which sends
-          "http.response.start" first; the caller sends it.
-        - ``(DIRECT_NONE, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
+        - ``(RESOLVED_ENDPOINT, call)``: the winner is a plain Route whose app is still
+          ``request_response(endpoint)``; the scope is updated as ``app()`` would and the caller runs the
+          endpoint call itself.
+        - ``(RESOLVED_REFUSAL, (status_code, headers))``: the HTTPException ``app()`` would raise (the built-in
+          404; a plain Route's 405, with the scope entered as for ``handle()``).
+        - ``(RESOLVED_REDIRECT, response)``: the slash redirect ``app()`` would send.
+        - ``(RESOLVED_OTHER, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
         """
         scope.setdefault("router", self)
         current = self._tachyon_compiled
@@ -947,42 +586,28 @@ class Router:
                     scope["endpoint"] = route.endpoint
                     params = answer[3]
                     scope["path_params"] = _merge_params(scope, params) if scope.get("path_params") else params
-                    return DIRECT_ENDPOINT, endpoint[1]
+                    return RESOLVED_ENDPOINT, endpoint[1]
             elif answer[1] >= 0:
-                # A method mismatch on a plain Route: the 405 its _handle_answering() would send through `errors`.
+                # A method mismatch on a plain Route: the 405 its handle() would raise.
                 partial = answer[1]
                 route = compiled.routes[partial]
                 allowed = route.methods
-                if compiled.kinds[partial] == _ROUTE and allowed and method not in allowed:
-                    not_allowed = errors.answer_router_error(405, {"Allow": ", ".join(allowed)})
-                    if not_allowed is not None:
-                        self._enter_partial(route, _ROUTE, scope)
-                        return DIRECT_ANSWER, not_allowed
+                if compiled.kinds[partial] == _ROUTE and allowed and method not in allowed and "app" in scope:
+                    self._enter_partial(route, _ROUTE, scope)
+                    return RESOLVED_REFUSAL, (405, {"Allow": ", ".join(allowed)})
             else:
-                # A miss: what app() does for it below `errors`, short of sending.
+                # A miss: what app() does for it, short of sending.
                 if self.redirect_slashes and route_path != "/":
                     toggled = self._slash_redirect(compiled, scope, route_path, method)
                     if toggled is not None:
-                        return DIRECT_ANSWER, RedirectResponse(url=str(URL(scope=toggled)))
-                if getattr(self.default, "__func__", None) is Router.not_found:
-                    not_found = errors.answer_router_error(404)
-                    if not_found is not None:
-                        return DIRECT_ANSWER, not_found
-                return DIRECT_NONE, (compiled, route_path, answer, True)
-        return DIRECT_NONE, (compiled, route_path, answer, False)
+                        return RESOLVED_REDIRECT, RedirectResponse(url=str(URL(scope=toggled)))
+                if getattr(self.default, "__func__", None) is Router.not_found and "app" in scope:
+                    return RESOLVED_REFUSAL, _NOT_FOUND
+                return RESOLVED_OTHER, (compiled, route_path, answer, True)
+        return RESOLVED_OTHER, (compiled, route_path, answer, False)
 
-    async def app(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        *,
-        errors: ExceptionMiddleware | None = None,
-        found: _Found = None,
-    ) -> None:
-        # ``errors``: the ExceptionMiddleware that wraps this router directly, when it enters here itself.
-        # Then a 404/405 that nothing but its built-in handler would see is answered without raising.
-        # ``found``: what resolve_direct() already looked up for this (HTTP) scope.
+    async def app(self, scope: Scope, receive: Receive, send: Send, *, found: _Found = None) -> None:
+        # ``found``: what fast_path_lookup() already looked up for this (HTTP) scope.
         route: Any
         if found is not None:
             compiled, route_path, (full, partial, candidates, params), slash_checked = found
@@ -1052,12 +677,7 @@ class Router:
             # Method mismatch: the route's handle() answers 405 with its own Allow header.
             route = compiled.routes[partial]
             kind = compiled.kinds[partial]
-            if errors is not None and kind == _ROUTE:
-                # What _enter() does, with the 405 answered through `errors` when it may be.
-                self._enter_partial(route, kind, scope)
-                await route._handle_answering(scope, receive, send, errors)
-            else:
-                await _enter(route, self._partial_changes(route, kind, scope), scope, receive, send)
+            await _enter(route, self._partial_changes(route, kind, scope), scope, receive, send)
             return
 
         if type_bit == tachyon_router.HTTP and self.redirect_slashes and route_path != "/" and not slash_checked:
@@ -1066,15 +686,7 @@ class Router:
                 await RedirectResponse(url=str(URL(scope=toggled)))(scope, receive, send)
                 return
 
-        default = self.default
-        if errors is not None and getattr(default, "__func__", None) is Router.not_found and "app" in scope:
-            # not_found() would raise HTTPException(404) for the middleware above to answer.
-            answer = errors.answer_router_error(404)
-            if answer is None:
-                raise HTTPException(status_code=404)
-            await answer(scope, receive, send)
-            return
-        await default(scope, receive, send)
+        await self.default(scope, receive, send)
 
     async def _dispatch(
         self,

@@ -11,7 +11,7 @@ from typing import Union
 
 import anyio
 import anyio.to_thread
-from tachyon_http._utils import get_route_path
+from tachyon_http._shared import get_route_path
 from tachyon_http.datastructures import URL, Headers
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.responses import FileResponse, RedirectResponse, Response

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from tachyon_http._utils import create_collapsing_task_group
+from tachyon_http._shared import create_collapsing_task_group
 from tachyon_http.requests import ClientDisconnect, Request
 from tachyon_http.responses import Response
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send

@@ -12,7 +12,7 @@ import inspect
 import sys
 import traceback
 
-from tachyon_http._utils import is_async_callable
+from tachyon_http._shared import is_async_callable
 from tachyon_http.concurrency import run_in_threadpool
 from tachyon_http.requests import Request
 from tachyon_http.responses import HTMLResponse, PlainTextResponse, Response

@@ -18,7 +18,6 @@ from tachyon._exception_handler import (
     _StartTracker,
     handle_exception,
 )
-from tachyon.routing import Router
 
 __all__ = ["ExceptionMiddleware"]
 
@@ -72,6 +71,10 @@ class ExceptionMiddleware:
     exception class (matched along the exception's MRO).
     """
 
+    # Installed by tachyon._fastpath.FastPath.attach when the application built this layer directly around its
+    # Router: HTTP requests are then served by it (this module never imports the router).
+    _fast_path: Any = None
+
     def __init__(
         self,
         app: ASGIApp,
@@ -91,15 +94,6 @@ class ExceptionMiddleware:
         self._builtin_http_handler = by_class[HTTPException]
         for key, handler in (handlers or {}).items():
             self.add_exception_handler(key, handler)
-        # A plain Router wrapped directly (Tachyon's own stack) is entered through Router.app with this
-        # middleware passed along, which skips Router.__call__ and lets it answer 404/405 directly. Both
-        # objects are remembered so that reassigning ``app`` or the router's middleware_stack turns it off.
-        self._direct_router: Router | None = None
-        self._direct_stack: Any = None
-        if type(app).__call__ is Router.__call__ and getattr(type(app), "app", None) is Router.app:
-            stack = app.middleware_stack  # type: ignore[attr-defined]
-            if stack == app.app:  # type: ignore[attr-defined]
-                self._direct_router, self._direct_stack = app, stack  # type: ignore[assignment]
 
     def add_exception_handler(
         self,
@@ -116,16 +110,17 @@ class ExceptionMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "http":
+            fast = self._fast_path
+            if fast is not None and fast.intact():
+                # The router and the route adapter below, run as one coroutine (tachyon._fastpath).
+                await fast.serve(None, scope, receive, send, fast)
+                return
             scope[HANDLERS_SCOPE_KEY] = self._tables
             # Directly inside ServerErrorMiddleware, `send` already is a fresh tracker: reuse it
             # rather than adding a second wrapper to every message.
             tracker = send if type(send) is _StartTracker and not send.started else _StartTracker(send)
-            app = self.app
             try:
-                if app is self._direct_router and app.middleware_stack is self._direct_stack:
-                    await app.app(scope, receive, tracker, errors=self)
-                else:
-                    await app(scope, receive, tracker)
+                await self.app(scope, receive, tracker)
             except Exception as exc:
                 request = Request(scope, receive, send)
                 await handle_exception(exc, request, scope, receive, tracker, tracker.started, self._tables)
@@ -142,11 +137,11 @@ class ExceptionMiddleware:
             await self.app(scope, receive, send)
 
     def answer_router_error(self, status_code: int, headers: Mapping[str, str] | None = None) -> ASGIApp | None:
-        """The answer ``HTTPException(status_code, headers=headers)``, raised by the router directly below, would
-        get here; or None when a registered handler (or an overridden ``http_exception``) must see the exception.
+        """The answer ``HTTPException(status_code, headers=headers)`` would get here; or None when a registered
+        handler (or an overridden ``http_exception``) must see the exception.
 
-        Raising and catching costs more than the rest of a 404 put together; the router asks this first and
-        raises only on None, so the answer is the same either way.
+        Raising and catching costs more than the rest of a 404 put together; the fast path asks this first for
+        the router's refusals and raises only on None, so the answer is the same either way.
         """
         if (
             status_code in self._status_handlers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tachyon_http._utils import parse_host_header
+from tachyon_http._shared import parse_host_header
 from tachyon_http.datastructures import URL
 from tachyon_http.responses import PlainTextResponse, RedirectResponse, Response
 from tachyon_http.types import ASGIApp, Receive, Scope, Send

@@ -14,7 +14,7 @@ import anyio.from_thread
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from tachyon_http._presented import presented_name
-from tachyon_http._utils import create_collapsing_task_group
+from tachyon_http._shared import create_collapsing_task_group
 from tachyon_http.exceptions import TachyonDeprecationWarning
 from tachyon_http.types import Receive, Scope, Send
 

@@ -1,6 +1,8 @@
-"""The application runs its default stack (ServerErrorMiddleware -> ExceptionMiddleware -> Router -> a plain
-route's endpoint) in one frame. These tests pin that it answers exactly as the layered stack does, in every
-way an endpoint, a response or a handler can fail, and that rewiring any layer turns it off."""
+"""tachyon._fastpath: the application runs ExceptionMiddleware -> Router -> a plain route's endpoint as one
+coroutine, with ServerErrorMiddleware too when there is no user middleware. These tests pin that it answers
+exactly as the same application forced through the layers does, message for message, in every way an endpoint,
+a response, a handler or a send can fail, with and without user middleware around it, and that rewiring any
+layer turns it off."""
 
 from __future__ import annotations
 
@@ -9,10 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from tachyon._fastpath import FastPath
 from tachyon.applications import Tachyon
 from tachyon.exceptions import HTTPException
 from tachyon.middleware import Middleware
+from tachyon.middleware.cors import CORSMiddleware
 from tachyon.middleware.errors import ServerErrorMiddleware
+from tachyon.middleware.exceptions import ExceptionMiddleware
+from tachyon.middleware.gzip import GZipMiddleware
 from tachyon.requests import Request
 from tachyon.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from tachyon.routing import Mount, Route, Router
@@ -23,13 +29,50 @@ pytestmark = pytest.mark.anyio
 
 
 class PassThrough:
-    """A user middleware that changes nothing: the application then runs the layered stack."""
+    """A user middleware that changes nothing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+
+class AddHeader:
+    """A user middleware that wraps ``send`` (so that the layers below see another send than the server's)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), (b"x-tag", b"1")]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+class Recover:
+    """A user middleware that answers what escapes from below with its own 503, unless the response started."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Other:
+            if started:
+                raise
+            await PlainTextResponse("recovered", status_code=503)(scope, receive, send)
 
 
 class Boom(Exception):
@@ -139,14 +182,48 @@ async def transcript(app: Any, asgi: types.SimpleNamespace, path: str, fail_on: 
     return messages, escaped
 
 
-def one_frame_app(handlers: dict[Any, Any]) -> Tachyon:
-    return Tachyon(routes=ROUTES, exception_handlers=handlers)
+# The middleware around the fast path: none (it then runs ServerErrorMiddleware too), pure-ASGI user middleware,
+# the built-in ones, and a body limit.
+STACKS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "pass-through": {"middleware": [Middleware(PassThrough)]},
+    "send wrapped": {"middleware": [Middleware(PassThrough), Middleware(AddHeader)]},
+    "recovering": {"middleware": [Middleware(Recover), Middleware(AddHeader)]},
+    "cors and gzip": {
+        "middleware": [
+            Middleware(CORSMiddleware, allow_origins=["*"]),
+            Middleware(GZipMiddleware, minimum_size=1),
+            Middleware(PassThrough),
+        ]
+    },
+    "body limit": {"max_body_size": 1024},
+}
 
 
-def layered_app(handlers: dict[Any, Any]) -> Tachyon:
-    return Tachyon(routes=ROUTES, exception_handlers=handlers, middleware=[Middleware(PassThrough)])
+def fast_app(handlers: dict[Any, Any], stack: str = "default") -> Tachyon:
+    app = Tachyon(routes=ROUTES, exception_handlers=handlers, **STACKS[stack])
+    app.middleware_stack = app.build_middleware_stack()
+    return app
 
 
+def layered_app(handlers: dict[Any, Any], stack: str = "default") -> Tachyon:
+    """The same application with the fast path refused at build: every layer runs as a coroutine of its own."""
+    app = Tachyon(routes=ROUTES, exception_handlers=handlers, **STACKS[stack])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FastPath, "attach", classmethod(lambda cls, *layers: None))
+        app.middleware_stack = app.build_middleware_stack()
+    return app
+
+
+def exception_layer(app: Tachyon) -> ExceptionMiddleware:
+    """The ExceptionMiddleware of a built application, found by walking the ``app`` attributes of its layers."""
+    layer: Any = app.middleware_stack
+    while type(layer) is not ExceptionMiddleware:
+        layer = layer.app
+    return layer
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
 @pytest.mark.parametrize("handlers", list(HANDLER_SETS), ids=list(HANDLER_SETS))
 @pytest.mark.parametrize(
     "path",
@@ -154,19 +231,44 @@ def layered_app(handlers: dict[Any, Any]) -> Tachyon:
 )
 @pytest.mark.parametrize("fail_on", [None, "http.response.start", "http.response.body"])
 async def test_answers_like_the_layered_stack(
-    asgi: types.SimpleNamespace, handlers: str, path: str, fail_on: str | None
+    asgi: types.SimpleNamespace, stack: str, handlers: str, path: str, fail_on: str | None
 ) -> None:
     table = HANDLER_SETS[handlers]
-    fused = one_frame_app(table)
-    layered = layered_app(table)
+    fast = fast_app(table, stack)
+    layered = layered_app(table, stack)
     expected = await transcript(layered, asgi, path, fail_on)
-    assert await transcript(fused, asgi, path, fail_on) == expected
-    # The layered app really is layered (so the comparison means something), and the default one is not.
-    assert fused._tachyon_fused is not None and layered._tachyon_fused is None
+    assert await transcript(fast, asgi, path, fail_on) == expected
+    # The layered app really is layered (so that the comparison means something), and the other one is not.
+    assert exception_layer(layered)._fast_path is None
+    assert exception_layer(fast)._fast_path is fast._tachyon_fast_path is not None
+    assert (fast._tachyon_fast_path.errors is fast.middleware_stack) is (stack == "default")
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+async def test_the_router_dispatch_is_not_entered(
+    asgi: types.SimpleNamespace, stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[str] = []
+    app = fast_app({}, stack)
+
+    async def router_app(*args: Any, **kwargs: Any) -> None:
+        entered.append("router")
+
+    monkeypatch.setattr(Router, "app", router_app)
+    for path, status in (("/ok/7", 200), ("/missing", 404), ("/methods/3", 405), ("/ok/7/", 307)):
+        assert (await asgi.request(app, path)).status == status
+    assert entered == []
+    # What the fast path cannot run itself goes to the general dispatch (here: a route whose app was replaced).
+    ROUTES[0].app, original = PlainTextResponse("replaced"), ROUTES[0].app
+    try:
+        assert (await asgi.request(app, "/ok/7")).messages == []  # the stub above sends nothing
+    finally:
+        ROUTES[0].app = original
+    assert entered == ["router"]
 
 
 async def test_the_failing_endpoints_fail_as_intended(asgi: types.SimpleNamespace) -> None:
-    app = one_frame_app({})
+    app = fast_app({})
     messages, escaped = await transcript(app, asgi, "/missing")
     assert (messages[0]["status"], messages[1]["body"], escaped) == (404, b"Not Found", None)
     messages, escaped = await transcript(app, asgi, "/missing", "http.response.body")
@@ -178,13 +280,13 @@ async def test_the_failing_endpoints_fail_as_intended(asgi: types.SimpleNamespac
     messages, escaped = await transcript(app, asgi, "/stream")
     assert [m.get("body") for m in messages[1:2]] == [b"first"] and escaped == ("Boom", "mid-stream")
     assert not any(m.get("status") == 500 for m in messages)
-    messages, escaped = await transcript(one_frame_app({Boom: boom_handler}), asgi, "/raises")
+    messages, escaped = await transcript(fast_app({Boom: boom_handler}), asgi, "/raises")
     assert (messages[0]["status"], messages[1]["body"], escaped) == (409, b"handled endpoint", None)
     messages, escaped = await transcript(app, asgi, "/ok/7")
     assert messages[0]["status"] == 200 and messages[1]["body"] == b'{"id":7,"route":"/ok/{id:int}"}'
 
 
-async def test_replacing_the_stack_or_a_layer_turns_the_one_frame_path_off(asgi: types.SimpleNamespace) -> None:
+async def test_replacing_the_stack_or_a_layer_turns_the_fast_path_off(asgi: types.SimpleNamespace) -> None:
     seen: list[str] = []
 
     class Spy:
@@ -195,7 +297,7 @@ async def test_replacing_the_stack_or_a_layer_turns_the_one_frame_path_off(asgi:
             seen.append(self.label)
             await self.app(scope, receive, send)
 
-    app = one_frame_app({})
+    app = fast_app({})
     assert (await asgi.request(app, "/ok/1")).status == 200
     stack = app.middleware_stack
     assert isinstance(stack, ServerErrorMiddleware)
