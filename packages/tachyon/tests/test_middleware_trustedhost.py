@@ -95,3 +95,15 @@ def test_allow_any_skips_validation() -> None:
 def test_malformed_wildcards_are_refused_at_construction(pattern: str) -> None:
     with pytest.raises(AssertionError, match="Domain wildcard patterns"):
         TrustedHostMiddleware(ok_app, allowed_hosts=[pattern])
+
+
+def test_remembered_hosts_do_not_admit_others_and_stay_bounded() -> None:
+    middleware = TrustedHostMiddleware(ok_app, allowed_hosts=["example.com", "*.example.com"])
+    client = TestClient(middleware, follow_redirects=False)
+    for _ in range(2):  # the second pass answers from the remembered values
+        assert client.get("/", headers={"host": "example.com"}).status_code == 200
+        assert client.get("/", headers={"host": "evil.net"}).status_code == 400
+    for port in range(300):
+        assert client.get("/", headers={"host": f"a.example.com:{port}"}).status_code == 200
+    assert 0 < len(middleware._allowed_seen) <= 256
+    assert client.get("/", headers={"host": "evil.net"}).status_code == 400

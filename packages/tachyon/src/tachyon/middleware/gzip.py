@@ -62,10 +62,14 @@ def _compression_limiter() -> anyio.CapacityLimiter:
         return created
 
 
+class _NormalizedTypes(frozenset[str]):
+    """Media types already normalised (parameters dropped, lowered): handed to responders as they are."""
+
+
 @functools.lru_cache(maxsize=64)
 def _normalize_content_types(content_types: tuple[str, ...]) -> frozenset[str]:
-    # Cached: responders are built per request with the middleware's (same) tuple.
-    return frozenset(item.partition(";")[0].strip().lower() for item in content_types)
+    # Cached: responders built directly (not by the middleware) usually get the same tuple each time.
+    return _NormalizedTypes(item.partition(";")[0].strip().lower() for item in content_types)
 
 
 # Longer Content-Type values are classified on every response and never cached (see _is_excluded).
@@ -118,7 +122,8 @@ class GZipMiddleware:
         self.compresslevel = compresslevel
         self.thread_minimum_size = thread_minimum_size
         self.exclude_content_types = tuple(exclude_content_types)
-        _normalize_content_types(self.exclude_content_types)  # validate and warm the cache at start-up
+        # Normalised once here; the responders built per request take the set as it is.
+        self._excluded = _normalize_content_types(self.exclude_content_types)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # pragma: no cover
@@ -130,10 +135,10 @@ class GZipMiddleware:
                 self.minimum_size,
                 self.compresslevel,
                 thread_minimum_size=self.thread_minimum_size,
-                exclude_content_types=self.exclude_content_types,
+                exclude_content_types=self._excluded,
             )
             if _accepts_gzip(scope)
-            else IdentityResponder(self.app, self.minimum_size, exclude_content_types=self.exclude_content_types)
+            else IdentityResponder(self.app, self.minimum_size, exclude_content_types=self._excluded)
         )
         await responder(scope, receive, send)
 
@@ -152,11 +157,15 @@ class IdentityResponder:
         app: ASGIApp,
         minimum_size: int,
         *,
-        exclude_content_types: tuple[str, ...] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+        exclude_content_types: tuple[str, ...] | frozenset[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
         self.app = app
         self.minimum_size = minimum_size
-        self.exclude_content_types = _normalize_content_types(tuple(exclude_content_types))
+        self.exclude_content_types = (
+            exclude_content_types
+            if type(exclude_content_types) is _NormalizedTypes
+            else _normalize_content_types(tuple(exclude_content_types))
+        )
         self.send: Send = unattached_send
         self.initial_message: Message = {}
         self.started = False
@@ -239,7 +248,7 @@ class GZipResponder(IdentityResponder):
         compresslevel: int = 9,
         *,
         thread_minimum_size: int = DEFAULT_THREAD_MINIMUM_SIZE,
-        exclude_content_types: tuple[str, ...] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+        exclude_content_types: tuple[str, ...] | frozenset[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
         super().__init__(app, minimum_size, exclude_content_types=exclude_content_types)
         self.compresslevel = compresslevel

@@ -16,7 +16,7 @@ except ModuleNotFoundError as _import_error:  # pragma: no cover
     ) from _import_error
 
 from tachyon_http.datastructures import MutableHeaders, Secret
-from tachyon_http.requests import HTTPConnection
+from tachyon_http.requests import cookie_parser
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["Session", "SessionMiddleware"]
@@ -159,7 +159,14 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        cookie = HTTPConnection(scope).cookies.get(self.session_cookie)
+        # The Cookie headers are read straight from the scope (as HTTPConnection.cookies merges them): most
+        # requests without a session carry no cookie at all and cost one scan.
+        jar: dict[str, str] | None = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                parsed = cookie_parser(value.decode("latin-1"))
+                jar = parsed if jar is None else jar | parsed
+        cookie = None if jar is None else jar.get(self.session_cookie)
         loaded = None if cookie is None else self._load(cookie)
         had_session = loaded is not None
         scope["session"] = loaded if loaded is not None else Session()

@@ -17,10 +17,15 @@ _CONNECTION_TYPES = frozenset(("http", "websocket"))
 _INVALID_HOST = "Invalid host header"
 
 
-def _host_header(scope: Scope) -> str | None:
+# Bound on the per-middleware cache of Host values already allowed: clients choose the header, so the cache is
+# emptied when full rather than allowed to grow.
+_DECISION_CACHE_SIZE = 256
+
+
+def _host_header(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == b"host":
-            return value.decode("latin-1")  # type: ignore[no-any-return]
+            return value  # type: ignore[no-any-return]
     return None
 
 
@@ -47,19 +52,30 @@ class TrustedHostMiddleware:
         # per request, so matching is a set lookup plus one ``endswith``.
         self._exact_hosts = frozenset(self.allowed_hosts)
         self._wildcard_suffixes = tuple(pattern[1:] for pattern in self.allowed_hosts if pattern.startswith("*"))
+        # Raw Host values already found allowed (the verdict depends on nothing else; a site sees few values).
+        self._allowed_seen: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allow_any or scope["type"] not in _CONNECTION_TYPES:
             await self.app(scope, receive, send)
             return
 
-        parsed = parse_host_header(_host_header(scope))
-        if parsed is None:
+        raw_host = _host_header(scope)
+        if raw_host is not None and raw_host in self._allowed_seen:
+            await self.app(scope, receive, send)
+            return
+
+        parsed = None if raw_host is None else parse_host_header(raw_host.decode("latin-1"))
+        if parsed is None or raw_host is None:
             await PlainTextResponse(_INVALID_HOST, status_code=400)(scope, receive, send)
             return
 
         host = parsed.host.lower()
         if host in self._exact_hosts or (self._wildcard_suffixes and host.endswith(self._wildcard_suffixes)):
+            seen = self._allowed_seen
+            if len(seen) >= _DECISION_CACHE_SIZE:
+                seen.clear()
+            seen.add(raw_host)
             await self.app(scope, receive, send)
             return
 
