@@ -130,10 +130,10 @@ def main() -> int:
     wrk = ensure_wrk()
     processes = _processes()
     server = processes.ServerProcess.start(
-        lambda port: [
-            sys.executable, "-m", "uvicorn", "hostile_apps:tachyon_app", "--app-dir", str(APPS_DIR),
-            "--host", processes.HOST, "--port", str(port), "--log-level", "warning", "--no-access-log",
-        ],  # fmt: skip
+        lambda port: (
+            [sys.executable, "-m", "uvicorn", "hostile_apps:tachyon_app", "--app-dir", str(APPS_DIR)]
+            + ["--host", processes.HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+        ),
         name="the soak server",
     )
     failures: list[str] = []
