@@ -192,3 +192,34 @@ async def test_405_on_a_route_without_params_sets_endpoint_and_params(
     app = Tachyon(routes=routes, middleware=[Middleware(remember)])
     assert (await asgi.request(app, path, "DELETE")).status == 405
     assert seen == {"endpoint": item, "params": params}
+
+
+class _ReMatchingRoute(Route):
+    """Matched by its regex (an overridden ``matches`` keeps the route out of the table)."""
+
+    def matches(self, scope: Scope) -> Any:
+        return super().matches(scope)
+
+
+@pytest.mark.parametrize("kind", ["table", "overridden matches", "replaced path_regex", "mount"])
+async def test_int_param_past_the_digit_limit_is_404_on_every_matching_path(
+    asgi: types.SimpleNamespace, router_backend: str, kind: str
+) -> None:
+    import re
+
+    route: Any
+    if kind == "table":
+        route = Route("/items/{id:int}", item)
+    elif kind == "overridden matches":
+        route = _ReMatchingRoute("/items/{id:int}", item)
+    elif kind == "replaced path_regex":
+        route = Route("/items/{id:int}", item)
+        route.path_regex = re.compile(r"^/items/(?P<id>[0-9]+)$")
+    else:
+        route = Mount("/items/{id:int}", routes=[Route("/", item)])
+    app = Tachyon(routes=[route])
+    suffix = "/" if kind == "mount" else ""
+    past = await asgi.request(app, "/items/" + "7" * 5000 + suffix)
+    assert (past.status, past.text) == (404, "Not Found")
+    at = await asgi.request(app, "/items/" + "7" * 4300 + suffix)  # at the limit: converted, answered
+    assert (at.status, at.text) == (200, "item")

@@ -33,7 +33,7 @@ from tachyon_http.requests import Request
 from tachyon_http.responses import PlainTextResponse, RedirectResponse, Response
 from tachyon_http.types import ASGIApp, Lifespan, Receive, Scope, Send
 from tachyon_router import RouteSpec, compile_path
-from tachyon_router.convertors import Convertor
+from tachyon_router.convertors import Convertor, IntegerConvertor
 from tachyon_ws.websockets import WebSocket, WebSocketClose
 
 from tachyon._adapters import get_name, request_response, websocket_session
@@ -119,10 +119,26 @@ def _merge_params(scope: Scope, matched: dict[str, Any]) -> dict[str, Any]:
 
 
 def _match_params(regex: re.Pattern[str], convertors: dict[str, Convertor[Any]], text: str) -> dict[str, Any] | None:
+    """The converted params when ``regex`` matches ``text``; ``None`` when it does not match.
+
+    The built-in int convertor's text past Python's int-digit limit (``int()`` raises ``ValueError``) means no
+    match, as the route table answers (docs/security.md): an absurd number in a path is a 404, not a 500, on
+    routes matched by their regex too (a replaced ``path_regex``, an overridden ``matches``).
+    """
     found = regex.match(text)
     if found is None:
         return None
-    return {key: convertors[key].convert(raw) for key, raw in found.groupdict().items()}
+    params = {}
+    for key, raw in found.groupdict().items():
+        convertor = convertors[key]
+        if type(convertor) is IntegerConvertor:
+            try:
+                params[key] = int(raw)
+            except ValueError:
+                return None
+        else:
+            params[key] = convertor.convert(raw)
+    return params
 
 
 def _compile_template(route: Any, template: str) -> None:
