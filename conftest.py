@@ -14,4 +14,7 @@ settings.register_profile("ci", max_examples=2000, deadline=None, derandomize=Tr
 # to drive the C code through Python under the sanitizers (the fuzzers do the heavy exploration), so it draws
 # a tenth of ci's examples: 2000 cost some 5 minutes there on 2 cores, 200 well under one.
 settings.register_profile("sanitize", max_examples=200, deadline=None, derandomize=True)
+# The unit tests on Python 3.12 and 3.13 (scripts/test.sh, step 3b): they check that the code works on those
+# versions; the property tests' deep exploration already ran on 3.11 with the ci profile. Same fixed seeds.
+settings.register_profile("matrix", max_examples=200, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=50, deadline=None)

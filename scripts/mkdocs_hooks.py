@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 
 log = logging.getLogger("mkdocs.hooks.repository_links")
 
@@ -33,6 +33,7 @@ PACKAGES = ("tachyon", "tachyon-router", "tachyon-http", "tachyon-ws", "tachyon-
 README_PAGES = {f"packages/{name}/README.md": f"packages/{name}.md" for name in PACKAGES}
 ROOT_README_PAGE = "index.md"
 COPY_PREFIX = "repo/"
+NOT_IN_NAV = InclusionLevel.NOT_IN_NAV
 
 # [text](target) and ![alt](target), target without spaces, with an optional "title".
 LINK = re.compile(r"(!?\[[^\]\n]*\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
@@ -103,10 +104,12 @@ def on_files(files: Files, config: Any) -> Files:
             relative = _repo_relative(Path(file.abs_src_path).resolve())
             if relative is not None:
                 _site.pages.setdefault(relative, file.src_uri)
-    # Every repository file linked from a page and not already in the site is copied into it.
-    for file in list(files.documentation_pages()):
-        assert file.abs_src_path is not None
-        source = Path(file.abs_src_path)
+    # Every repository file linked from a page and not already in the site is copied into it; a copied
+    # Markdown file is a page of its own (reachable by its links, not in the navigation), whose links are
+    # followed in turn.
+    pending = [Path(file.abs_src_path) for file in files.documentation_pages() if file.abs_src_path is not None]
+    while pending:
+        source = pending.pop()
         for is_code, text in _outside_code(source.read_text(encoding="utf-8")):
             if is_code:
                 continue
@@ -119,7 +122,11 @@ def on_files(files: Files, config: Any) -> Files:
                 if relative is None or not path.is_file() or _site.uri_for(relative) is not None:
                     continue
                 uri = COPY_PREFIX + relative
-                files.append(File.generated(config, uri, abs_src_path=str(path)))
+                if path.suffix == ".md":
+                    files.append(File.generated(config, uri, abs_src_path=str(path), inclusion=NOT_IN_NAV))
+                    pending.append(path)
+                else:
+                    files.append(File.generated(config, uri, abs_src_path=str(path)))
                 _site.copies[relative] = uri
     return files
 

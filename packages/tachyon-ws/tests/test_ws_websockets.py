@@ -460,6 +460,8 @@ async def test_receive_json_equals_starlettes(document: str, mode: str, headroom
     expected = await _receive_json_with(starlette_websockets.WebSocket, document, mode, headroom)
     ours = await _receive_json_with(WebSocket, document, mode, headroom)
     assert _same(ours[1], expected[1]) and ours[0] == expected[0]
-    if document == _nested(200) and headroom == 120:
+    if document == _nested(200) and headroom == 120 and sys.version_info < (3, 12):
         # The case orjson alone gets wrong: the standard library runs out of stack (as Starlette's call does).
+        # From Python 3.12 on, json's C scanner counts its nesting against the C recursion limit, not
+        # sys.getrecursionlimit(), so there both sides return the value (the comparison above still holds).
         assert expected[0] == "RecursionError"
