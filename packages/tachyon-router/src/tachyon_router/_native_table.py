@@ -14,7 +14,7 @@ up on the same thread cannot disturb it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from ._native import Matcher
