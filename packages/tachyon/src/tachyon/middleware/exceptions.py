@@ -9,7 +9,7 @@ from tachyon_http._shared import CacheBound
 from tachyon_http.exceptions import HTTPException, WebSocketException
 from tachyon_http.requests import Request
 from tachyon_http.responses import PlainTextResponse, Response
-from tachyon_http.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from tachyon_http.types import ASGIApp, Receive, Scope, Send
 from tachyon_ws.websockets import WebSocket
 
 from tachyon._exception_handler import (
@@ -19,6 +19,7 @@ from tachyon._exception_handler import (
     _StartTracker,
     handle_exception,
 )
+from tachyon.types import ExceptionHandler
 
 __all__ = ["ExceptionMiddleware"]
 
