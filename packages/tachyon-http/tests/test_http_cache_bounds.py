@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import pytest
 from tachyon_http import datastructures, responses
+from tachyon_http._cache import CacheBound
 from tachyon_http.datastructures import URL, Headers
 from tachyon_http.responses import Response
 
@@ -77,3 +78,32 @@ def test_huge_media_types_are_not_kept() -> None:
         assert response.headers["content-type"] == media_type
     after = _bytes_held(media for by_media in responses._content_type_cache.values() for media in by_media)
     assert after - before <= 256 * 128
+
+
+def test_cache_bound_keeps_short_keys_and_empties_a_full_cache() -> None:
+    bound = CacheBound(max_entries=3, max_key_size=4)
+    entries: dict[str, int] = {}
+    for index, key in enumerate(("a", "bb", "ccc")):
+        assert bound.keep(entries, key, index, len(key)) == index
+    assert entries == {"a": 0, "bb": 1, "ccc": 2}
+    # A key over the size bound is returned, not stored, and leaves the cache as it was.
+    assert bound.keep(entries, "eeeee", 9, 5) == 9
+    assert entries == {"a": 0, "bb": 1, "ccc": 2}
+    # Full: emptied before the new entry goes in, never grown past the bound.
+    assert bound.keep(entries, "dddd", 3, 4) == 3
+    assert entries == {"dddd": 3}
+
+
+def test_cache_bound_refuses_empty_bounds() -> None:
+    with pytest.raises(ValueError, match="at least one entry"):
+        CacheBound(0, 10)
+
+
+def test_a_cache_cycled_through_keeps_serving_honest_keys() -> None:
+    # A client cycling through distinct valid hosts empties the cache now and then; an honest host is kept again
+    # on its next request.
+    for index in range(3 * datastructures.MAX_CACHED_HOST_HEADERS):
+        _url_with_host(b"h%d.example.com" % index)
+        assert len(datastructures._host_header_cache) <= datastructures.MAX_CACHED_HOST_HEADERS
+    assert _url_with_host(b"example.com").netloc == "example.com"
+    assert b"example.com" in datastructures._host_header_cache

@@ -166,3 +166,15 @@ def test_huge_templates_are_compiled_but_not_cached() -> None:
     # Honest templates are far shorter than 1024 characters; nothing longer is kept.
     assert all(len(template) <= 1024 for template in _template._parsed)
     assert all(len(template) <= 1024 for template in _template._compiled)
+
+
+def test_template_cache_is_emptied_when_full_and_keeps_serving() -> None:
+    from tachyon_router import _template
+
+    for index in range(_template._MAX_CACHED_TEMPLATES + 10):
+        _template.parse_template(f"/generated/{index}/{{item}}")
+        assert len(_template._parsed) <= _template._MAX_CACHED_TEMPLATES
+    # The cache was emptied once when full: the templates parsed since are held, and an honest one is kept again.
+    assert "/generated/0/{item}" not in _template._parsed
+    assert f"/generated/{_template._MAX_CACHED_TEMPLATES + 9}/{{item}}" in _template._parsed
+    assert _template.parse_template("/users/{id}") == _template._parsed["/users/{id}"]

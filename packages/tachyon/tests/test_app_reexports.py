@@ -13,7 +13,6 @@ REEXPORTS = {
     "tachyon.exceptions": "tachyon_http.exceptions",
     "tachyon.formparsers": "tachyon_http.formparsers",
     "tachyon.status": "tachyon_http.status",
-    "tachyon.types": "tachyon_http.types",
     "tachyon._utils": "tachyon_http._utils",
     "tachyon.websockets": "tachyon_ws.websockets",
     "tachyon.testclient": "tachyon_testclient.testclient",
@@ -28,6 +27,17 @@ def test_reexport_module_exposes_the_implementing_objects(public: str, implement
     assert module.__all__ == implementation.__all__
     for name in implementation.__all__:
         assert getattr(module, name) is getattr(implementation, name), name
+
+
+def test_types_adds_the_exception_handler_aliases_to_the_asgi_ones() -> None:
+    import tachyon.types
+    import tachyon_http.types
+
+    handler_aliases = {"ExceptionHandler", "HTTPExceptionHandler", "WebSocketExceptionHandler"}
+    assert set(tachyon.types.__all__) == set(tachyon_http.types.__all__) | handler_aliases
+    assert not handler_aliases & set(tachyon_http.types.__all__)  # tachyon-http names no WebSocket
+    for name in tachyon_http.types.__all__:
+        assert getattr(tachyon.types, name) is getattr(tachyon_http.types, name), name
 
 
 def test_private_names_resolve_on_the_implementing_module() -> None:

@@ -107,3 +107,15 @@ def test_remembered_hosts_do_not_admit_others_and_stay_bounded() -> None:
         assert client.get("/", headers={"host": f"a.example.com:{port}"}).status_code == 200
     assert 0 < len(middleware._allowed_seen) <= 256
     assert client.get("/", headers={"host": "evil.net"}).status_code == 400
+
+
+def test_huge_allowed_hosts_are_answered_but_not_remembered() -> None:
+    # A port may carry any number of leading zeros: such a Host is valid and allowed, but far longer than any
+    # honest client sends, so it is checked on every request and never kept.
+    middleware = TrustedHostMiddleware(ok_app, allowed_hosts=["example.com"])
+    client = TestClient(middleware, follow_redirects=False)
+    for port in range(1, 10):
+        assert client.get("/", headers={"host": "example.com:" + "0" * 20_000 + str(port)}).status_code == 200
+    assert client.get("/", headers={"host": "example.com"}).status_code == 200
+    assert all(len(raw) <= 255 + 1 + 5 for raw in middleware._allowed_seen)
+    assert b"example.com" in middleware._allowed_seen

@@ -8,6 +8,8 @@ import stat
 from collections.abc import Iterable
 from email.utils import formatdate
 
+from tachyon_http._cache import CacheBound
+
 __all__ = ["last_modified_and_etag", "range_request", "read_ranges", "read_small", "stat_and_read_small"]
 
 
@@ -57,9 +59,9 @@ def read_ranges(
 
 
 # Last-Modified and ETag header values by (mtime, size): a static file is served many times between changes.
-# Bounded (then simply not cached) so that a directory of millions of files cannot grow it without limit.
-_MAX_CACHED_VALIDATORS = 4096
+# Bounded (tachyon_http._cache) so that a directory of millions of files cannot grow it without limit.
 _validator_cache: dict[tuple[float, int], tuple[bytes, bytes]] = {}
+_VALIDATOR_BOUND = CacheBound(4096, 0)
 
 
 def last_modified_and_etag(info: os.stat_result) -> tuple[bytes, bytes]:
@@ -68,9 +70,8 @@ def last_modified_and_etag(info: os.stat_result) -> tuple[bytes, bytes]:
     if cached is None:
         # The ETag is an MD5 of "mtime-size" (Starlette's, so that caches keep validating across the switch).
         digest = hashlib.md5(f"{info.st_mtime}-{info.st_size}".encode(), usedforsecurity=False).hexdigest()
-        cached = (formatdate(info.st_mtime, usegmt=True).encode("latin-1"), f'"{digest}"'.encode("latin-1"))
-        if len(_validator_cache) < _MAX_CACHED_VALIDATORS:
-            _validator_cache[key] = cached
+        validators = (formatdate(info.st_mtime, usegmt=True).encode("latin-1"), f'"{digest}"'.encode("latin-1"))
+        cached = _VALIDATOR_BOUND.keep(_validator_cache, key, validators)
     return cached
 
 

@@ -8,10 +8,12 @@ listed in one place and a change to it is visible here. The helpers themselves s
 
 from __future__ import annotations
 
+from tachyon_http._cache import CacheBound
 from tachyon_http._json import dumps_text, loads_text
 from tachyon_http._utils import create_collapsing_task_group, get_route_path, is_async_callable, parse_host_header
 
 __all__ = [
+    "CacheBound",  # the bounds of a cache kept in a plain dict, and the one rule by which it grows (_cache.py)
     "create_collapsing_task_group",  # a task group whose lone exception escapes unwrapped (middleware)
     "dumps_text",  # JSON text as Starlette's WebSocket.send_json and its test client write it
     "get_route_path",  # the scope's path below its root_path (routing, static files)

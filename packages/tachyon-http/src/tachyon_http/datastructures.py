@@ -12,6 +12,7 @@ from shlex import shlex
 from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 from urllib.parse import SplitResult, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from tachyon_http._cache import CacheBound
 from tachyon_http._header_check import check_header
 from tachyon_http._utils import parse_host_header
 from tachyon_http.concurrency import run_in_threadpool
@@ -108,6 +109,7 @@ def _parse_query(query: str) -> list[tuple[str, str]]:
 MAX_CACHED_HOST_HEADERS = 512
 MAX_CACHED_HOST_HEADER_LENGTH = 255 + 1 + 5
 _host_header_cache: dict[bytes, str | None] = {}
+_HOST_HEADER_BOUND = CacheBound(MAX_CACHED_HOST_HEADERS, MAX_CACHED_HOST_HEADER_LENGTH)
 
 
 def _netloc_from_host_header(raw: bytes) -> str | None:
@@ -119,12 +121,7 @@ def _netloc_from_host_header(raw: bytes) -> str | None:
     # A malformed Host header is ignored (it could otherwise rewrite the URL): the caller falls back to the
     # server address.
     netloc = parsed.authority if parsed is not None and parsed.is_valid_port else None
-    if len(raw) > MAX_CACHED_HOST_HEADER_LENGTH:
-        return netloc
-    if len(_host_header_cache) >= MAX_CACHED_HOST_HEADERS:
-        _host_header_cache.clear()
-    _host_header_cache[raw] = netloc
-    return netloc
+    return _HOST_HEADER_BOUND.keep(_host_header_cache, raw, netloc, len(raw))
 
 
 def _netloc_from_server(server: tuple[str, int], scheme: str) -> str:
@@ -655,9 +652,8 @@ def _header_name(key: str) -> bytes:
 # Lookup keys already lowered and encoded: applications read the same few header names on every request, and a dict
 # hit (~25 ns) replaces ``lower().encode()`` (~100 ns). Bounded in count and in key length because a key may come
 # from request data: a name longer than any real header name is converted on every call and never kept.
-_MAX_CACHED_HEADER_NAMES = 512
-_MAX_CACHED_HEADER_NAME_LENGTH = 64
 _header_names: dict[str, bytes] = {}
+_HEADER_NAME_BOUND = CacheBound(512, 64)
 
 
 def _lookup_name(key: str) -> bytes:
@@ -667,13 +663,9 @@ def _lookup_name(key: str) -> bytes:
     except (KeyError, TypeError):  # TypeError: an unhashable key, which lower() will reject below
         pass
     name = key.lower().encode("latin-1")
-    if (
-        type(key) is str
-        and len(key) <= _MAX_CACHED_HEADER_NAME_LENGTH
-        and len(_header_names) < _MAX_CACHED_HEADER_NAMES
-    ):
-        _header_names[key] = name
-    return name
+    if type(key) is not str:  # a str subclass may hash and compare as it likes: not kept
+        return name
+    return _HEADER_NAME_BOUND.keep(_header_names, key, name, len(key))
 
 
 def _latin1(raw: bytes) -> str:

@@ -26,6 +26,7 @@ import anyio
 import anyio.to_thread
 
 from tachyon_http import _json
+from tachyon_http._cache import CacheBound
 from tachyon_http._cookies import set_cookie_header
 from tachyon_http._files import last_modified_and_etag, range_request, read_ranges, read_small, stat_and_read_small
 from tachyon_http._header_check import _CR, _LF, _NUL, check_header, refuse_header
@@ -65,14 +66,14 @@ _CONTENT_LENGTH = b"content-length"
 _CONTENT_TYPE = b"content-type"
 
 # Content-Type header pairs by charset and media type. Applications use a handful of media types; the bounds (count,
-# and length of each key) only guard against one built from request data: a longer media type or charset is
-# rendered on every response and never kept.
-_MAX_CACHED_CONTENT_TYPES = 256
-_MAX_CACHED_CONTENT_TYPE_LENGTH = 128
+# and length of each key, tachyon_http._cache) only guard against one built from request data: a longer media type
+# or charset is rendered on every response and never kept.
 # Keyed by charset, then media type: two lookups with str keys (hashes cached on the strings) are cheaper than
-# building and hashing a (media type, charset) tuple on every response.
+# building and hashing a (media type, charset) tuple on every response. Charsets come from code (a class
+# attribute), so a few are kept, each with its own bounded table of media types.
 _content_type_cache: dict[str, dict[str, tuple[bytes, bytes]]] = {}
-_cached_content_types = 0
+_CHARSET_BOUND = CacheBound(8, 32)
+_CONTENT_TYPE_BOUND = CacheBound(256, 128)
 _NO_CONTENT_TYPES: dict[str, tuple[bytes, bytes]] = {}
 
 
@@ -86,7 +87,6 @@ _LENGTH_HEADERS = tuple((_CONTENT_LENGTH, value) for value in _LENGTH_BYTES)
 
 
 def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
-    global _cached_content_types
     header = _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media_type)
     if header is None:
         value = media_type
@@ -94,12 +94,10 @@ def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
             value += "; charset=" + charset
         header = (_CONTENT_TYPE, value.encode("latin-1"))
         check_header(*header)
-        if (
-            _cached_content_types < _MAX_CACHED_CONTENT_TYPES
-            and len(media_type) + len(charset) <= _MAX_CACHED_CONTENT_TYPE_LENGTH
-        ):
-            _content_type_cache.setdefault(charset, {})[media_type] = header
-            _cached_content_types += 1
+        by_media = _content_type_cache.get(charset)
+        if by_media is None:
+            by_media = _CHARSET_BOUND.keep(_content_type_cache, charset, {}, len(charset))
+        _CONTENT_TYPE_BOUND.keep(by_media, media_type, header, len(media_type))
     return header
 
 
@@ -163,18 +161,17 @@ def _raw_set(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
 # ASGI spec versions ("2.0", "2.4", ...) seen so far, mapped to "is it at least 2.4": from 2.4 on, a send to a
 # disconnected client raises OSError, so no task needs to listen for http.disconnect. The server, not the client,
 # sets the version; the bounds (count, length) only keep an odd server from growing the cache.
-_MAX_CACHED_SPEC_VERSIONS = 32
-_MAX_CACHED_SPEC_VERSION_LENGTH = 16
 _spec_version_cache: dict[str, bool] = {}
+_SPEC_VERSION_BOUND = CacheBound(32, 16)
 
 
 def _send_reports_disconnect(scope: Scope) -> bool:
     version: str = scope.get("asgi", {}).get("spec_version", "2.0")
     known = _spec_version_cache.get(version)
     if known is None:
-        known = tuple(map(int, version.split("."))) >= (2, 4)
-        if len(_spec_version_cache) < _MAX_CACHED_SPEC_VERSIONS and len(version) <= _MAX_CACHED_SPEC_VERSION_LENGTH:
-            _spec_version_cache[version] = known
+        known = _SPEC_VERSION_BOUND.keep(
+            _spec_version_cache, version, tuple(map(int, version.split("."))) >= (2, 4), len(version)
+        )
     return known
 
 

@@ -1,22 +1,18 @@
-"""ASGI type aliases, with the same names as ``starlette.types``."""
+"""ASGI type aliases, with the same names as ``starlette.types``.
+
+The exception-handler aliases (``ExceptionHandler`` and its two halves) name a WebSocket, which tachyon-ws
+defines above this package: they live in ``tachyon.types``, which is ``starlette.types`` under the switch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from tachyon_ws.websockets import WebSocket
-
-    from tachyon_http.requests import Request
-    from tachyon_http.responses import Response
+from typing import Any, TypeVar
 
 __all__ = [
     "ASGIApp",
     "AppType",
-    "ExceptionHandler",
-    "HTTPExceptionHandler",
     "Lifespan",
     "Message",
     "Receive",
@@ -24,7 +20,6 @@ __all__ = [
     "Send",
     "StatefulLifespan",
     "StatelessLifespan",
-    "WebSocketExceptionHandler",
 ]
 
 AppType = TypeVar("AppType")
@@ -40,7 +35,3 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 StatelessLifespan = Callable[[AppType], AbstractAsyncContextManager[None]]
 StatefulLifespan = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, Any]]]
 Lifespan = StatelessLifespan[AppType] | StatefulLifespan[AppType]
-
-HTTPExceptionHandler = Callable[["Request", Exception], "Response | Awaitable[Response]"]
-WebSocketExceptionHandler = Callable[["WebSocket", Exception], Awaitable[None]]
-ExceptionHandler = HTTPExceptionHandler | WebSocketExceptionHandler

@@ -14,13 +14,14 @@ up on the same thread cannot disturb it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from ._native import Matcher
-from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable, convert_int
+from ._readers import OutReader, out_reader, reader_source
+from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable
 from ._tachyon_router_native import ffi, lib
-from ._template import INT, LIT, STR, path_type_error
+from ._template import path_type_error
 
 __all__ = ["NativeRouteTable"]
 
@@ -32,8 +33,6 @@ _OUT_INTS: Final[int] = lib.RADIX_FIND_OUT_INTS
 _SEL_SHIFT: Final[int] = lib.RADIX_SEL_TYPE_BITS
 # Slots per parameter in radix_find's out buffer: start, end (code points) and the value of an int parameter.
 _SLOTS: Final = 3
-
-ParamReader = Callable[[str, memoryview], dict[str, Any]]
 
 # Each thread's out buffer for radix_find (a fixed RADIX_FIND_OUT_INTS int32), created on its first lookup.
 _local = threading.local()
@@ -57,53 +56,6 @@ def _opaque_reader(path: str, out: memoryview) -> dict[str, Any]:
     raise RuntimeError(f"the native tree answered an opaque route for {path!r}")
 
 
-def _reader(
-    tokens: Sequence[tuple[int, bytes]], plan: tuple[tuple[str, Callable[[str], Any] | None, int], ...]
-) -> ParamReader:
-    """``(path, out) -> params`` for one tree route, generated once at build time (see ``_param_builder``).
-
-    Shortcuts, each exact for a path this route matched: an int parameter with the built-in ``int`` convert
-    takes the value C parsed (no slice, no ``convert_int()``); the first parameter starts where the literal prefix
-    ends; a ``str`` parameter that ends the template runs to the end of the path (``[^/]+`` is greedy and
-    may keep a final newline, so ``$`` never makes it stop earlier).
-    """
-    kinds = [kind for kind, _ in tokens if kind != LIT]
-    prefix = b""
-    for kind, literal in tokens:
-        if kind != LIT:
-            break
-        prefix += literal
-    first_start = len(prefix.decode("utf-8", "surrogatepass"))
-    ends_with_param = bool(tokens) and tokens[-1][0] != LIT
-    namespace: dict[str, Any] = {}
-    reads: list[str] = []
-    items: list[str] = []
-    for position, (name, convert, _) in enumerate(plan):
-        base = _SLOTS * position
-        if kinds[position] == INT and convert is convert_int:
-            reads.append(f"p{position} = out[{base + 2}]")
-            items.append(f"{name!r}: p{position}")
-            continue
-        if position == 0:
-            start = str(first_start)
-        else:
-            reads.append(f"s{position} = out[{base}]")
-            start = f"s{position}"
-        if position == len(plan) - 1 and ends_with_param and kinds[position] == STR:
-            piece = f"path[{start}:]"
-        else:
-            reads.append(f"e{position} = out[{base + 1}]")
-            piece = f"path[{start}:e{position}]"
-        if convert is not None:
-            namespace[f"convert{position}"] = convert
-            piece = f"convert{position}({piece})"
-        items.append(f"{name!r}: {piece}")
-    body = "".join(f"    {read}\n" for read in reads)
-    exec(f"def read(path, out):\n{body}    return {{{', '.join(items)}}}\n", namespace)
-    reader: ParamReader = namespace["read"]
-    return reader
-
-
 class NativeRouteTable(RouteTable):
     """A RouteTable on the native tree (see the module docstring); build it through ``RouteTable(...)``."""
 
@@ -123,10 +75,13 @@ class NativeRouteTable(RouteTable):
             for scope_type in (HTTP, WEBSOCKET)
         ]
         self._sel_gets = (by_type[0].get, by_type[0].get, by_type[1].get)
-        self._readers = tuple(
-            _opaque_reader if opaque else _reader(tokens, route.plan)
+        self._readers: tuple[OutReader, ...] = tuple(
+            _opaque_reader if opaque else out_reader(route.template or "", tokens, route.plan, _SLOTS)
             for route, (_, _, _, opaque, tokens) in zip(self._routes, self._entries, strict=True)
         )
+
+    def param_reader_source(self, index: int) -> str | None:
+        return reader_source(self._readers[index])
 
     def lookup(self, route_path: str, method: str, scope_type: int) -> Answer:
         """``(full, partial, candidates, params)`` for a request; see the package documentation."""

@@ -13,22 +13,15 @@ registration order is kept. Specs without a template (``template=None``) are opa
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from . import _pure
-from ._template import LIT, compile_path, literal_prefix, parse_template, template_regex, tree_tokens
-from .convertors import (
-    Convertor,
-    FloatConvertor,
-    IntegerConvertor,
-    PathConvertor,
-    StringConvertor,
-    UUIDConvertor,
-)
+from ._readers import Plan, Unmatched, reader_source, reading_plan, spans_reader
+from ._template import LIT, compile_path, literal_prefix, template_regex, tree_tokens
+from .convertors import Convertor
 
 __all__ = ["HTTP", "WEBSOCKET", "RouteSpec", "RouteTable", "replace_params", "url_path"]
 
@@ -84,73 +77,12 @@ class _Route:
     # Compiled at build time for regex-matched routes; for tree routes only when a lookup falls back to the
     # regex loop (rare), which keeps building a large table cheap.
     regex: re.Pattern[str] | None
-    # (name, convert or None, offset of its start in the spans)
-    plan: tuple[tuple[str, Callable[[str], Any] | None, int], ...]
+    # How its params are read (tachyon_router._readers)
+    plan: Plan
     convertors: Mapping[str, Convertor[Any]]
 
 
-class _Unmatched(Exception):
-    """Raised while a matched route's parameters are converted: the route does not match after all."""
-
-
-def convert_int(text: str) -> int:
-    """``int(text)`` for the built-in int convertor's ``[0-9]+`` text; ``_Unmatched`` past the int digit limit.
-
-    For such text ``int()`` can only fail on Python's int-digit limit (``sys.set_int_max_str_digits``, 4300 by
-    default). Starlette answers that with a 500; the lookup answers "no route matches" (a 404) instead, so an
-    absurd number in a path cannot make the server error.
-    """
-    try:
-        return int(text)
-    except ValueError:
-        raise _Unmatched from None
-
-
 _NO_MATCH_ANSWER: Answer = (-1, -1, (), {})
-
-_DIRECT_CONVERT: dict[type, Callable[[str], Any] | None] = {
-    StringConvertor: None,
-    PathConvertor: None,
-    IntegerConvertor: convert_int,
-    FloatConvertor: float,
-    UUIDConvertor: uuid.UUID,
-}
-
-
-def _plan(
-    template: str, convertors: Mapping[str, Convertor[Any]]
-) -> tuple[tuple[str, Callable[[str], Any] | None, int], ...]:
-    _, params = parse_template(template)
-    steps = []
-    for position, param in enumerate(params):
-        convertor = convertors[param.name]
-        # The built-in str/path convertors return the matched text unchanged: skip the call. The other
-        # built-ins are exactly int()/float()/UUID() of the text: call those directly.
-        convert = _DIRECT_CONVERT.get(type(convertor), convertor.convert)
-        steps.append((param.name, convert, 2 * position))
-    return tuple(steps)
-
-
-ParamBuilder = Callable[[str, Sequence[int]], dict[str, Any]]
-
-
-def _param_builder(plan: tuple[tuple[str, Callable[[str], Any] | None, int], ...]) -> ParamBuilder:
-    """A function ``(path, spans) -> params`` specialised for one route, generated once at build time.
-
-    A dict display with the slices and conversions inlined costs about half of a generic loop over the
-    plan, and this runs on every dynamic hit. Parameter names are ASCII identifiers (the template syntax
-    guarantees it) and go in as string literals; convert functions are passed in as globals.
-    """
-    namespace: dict[str, Any] = {}
-    items = []
-    for position, (name, convert, at) in enumerate(plan):
-        piece = f"path[spans[{at}]:spans[{at + 1}]]"
-        if convert is not None:
-            namespace[f"convert{position}"] = convert
-            piece = f"convert{position}({piece})"
-        items.append(f"{name!r}: {piece}")
-    builder: ParamBuilder = eval(f"lambda path, spans: {{{', '.join(items)}}}", namespace)
-    return builder
 
 
 def _resolve_backend(backend: str | None) -> str:
@@ -246,7 +178,7 @@ class RouteTable:
         self._entries = tuple(entries)
         self._matcher: _Matcher = build(entries)
         self._matcher_lookup = self._matcher.lookup
-        self._builders = tuple(_param_builder(route.plan) for route in routes)
+        self._builders = tuple(spans_reader(route.template or "", route.plan) for route in routes)
         self._bit_get = self._method_bits.get
         self._slot_get = self._method_slots.get
         self._static: dict[str, list[_Raw]] = {}
@@ -264,7 +196,7 @@ class RouteTable:
             return _Route(_CALLER, spec.scope_types, spec.methods, None, None, (), {}), None
         template = spec.template
         convertors = spec.convertors if spec.convertors is not None else compile_path(template)[2]
-        plan = _plan(template, convertors)
+        plan = reading_plan(template, convertors)
         methods = frozenset(spec.methods) if spec.methods else None
         tokens = tree_tokens(template, convertors)
         if tokens is not None and methods and any(method not in self._method_bits for method in methods):
@@ -297,6 +229,16 @@ class RouteTable:
     def __len__(self) -> int:
         return len(self._specs)
 
+    def param_reader_source(self, index: int) -> str | None:
+        """The generated source of the function that reads route ``index``'s params on a hit (for debugging).
+
+        None for a route whose params are not read by a generated function: one the caller matches, or one
+        matched by its regex (the params are then the regex's groups, converted).
+        """
+        if self._routes[index].kind != _TREE:
+            return None
+        return reader_source(self._builders[index])
+
     @property
     def static_answers(self) -> Mapping[str, Sequence[tuple[int, int, tuple[int, ...], object]]]:
         """The precomputed answer for every fully static template, for callers that cache results.
@@ -323,7 +265,7 @@ class RouteTable:
                 if raw:
                     try:
                         return full, partial, candidates, self._params(full, route_path, raw)
-                    except _Unmatched:
+                    except Unmatched:
                         return _NO_MATCH_ANSWER
                 return full, partial, candidates, {}
         return self._finish(
@@ -348,7 +290,7 @@ class RouteTable:
             if full < 0:
                 return full, answer[1], answer[2], {}
             return full, answer[1], answer[2], self._builders[full](route_path, answer[3])
-        except _Unmatched:  # an int parameter past the int digit limit (see convert_int)
+        except Unmatched:  # an int parameter past the int digit limit (see convert_int)
             return _NO_MATCH_ANSWER
 
     def _params(self, full: int, route_path: str, raw: tuple[int, ...] | re.Match[str] | None) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .convertors import CONVERTOR_TYPES, Convertor
+
+_V = TypeVar("_V")
 
 __all__ = [
     "FLOAT",
@@ -77,6 +79,16 @@ _MAX_CACHED_TEMPLATE_LENGTH = 1024
 _parsed: dict[str, Parsed] = {}
 
 
+def _keep(entries: dict[str, _V], template: str, value: _V) -> None:
+    # The one rule of every bounded cache in Tachyon (tachyon_http._cache.CacheBound, restated here because the
+    # router depends on no other Tachyon package): a key over the size bound is never kept; a full cache is
+    # emptied before the new entry goes in.
+    if len(template) <= _MAX_CACHED_TEMPLATE_LENGTH:
+        if len(entries) >= _MAX_CACHED_TEMPLATES:
+            entries.clear()
+        entries[template] = value
+
+
 def parse_template(template: str) -> Parsed:
     """Split a template into ``len(params) + 1`` literal pieces around its placeholders."""
     cached = _parsed.get(template)
@@ -92,8 +104,7 @@ def parse_template(template: str) -> Parsed:
         cursor = end
     literals.append(template[cursor:])
     parsed = (tuple(literals), tuple(params))
-    if len(_parsed) < _MAX_CACHED_TEMPLATES and len(template) <= _MAX_CACHED_TEMPLATE_LENGTH:
-        _parsed[template] = parsed
+    _keep(_parsed, template, parsed)
     return parsed
 
 
@@ -139,8 +150,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
         + literals[-1]
     )
     regex = _assemble(path, literals, params, convertors)
-    if len(_compiled) < _MAX_CACHED_TEMPLATES and len(path) <= _MAX_CACHED_TEMPLATE_LENGTH:
-        _compiled[path] = (regex, path_format, tuple(convertors[param.name] for param in params))
+    _keep(_compiled, path, (regex, path_format, tuple(convertors[param.name] for param in params)))
     return regex, path_format, convertors
 
 

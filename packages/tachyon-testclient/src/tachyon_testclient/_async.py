@@ -1,7 +1,7 @@
 """The async test client: ``AsyncTestClient`` runs the ASGI application on the caller's event loop.
 
 Public through ``tachyon_testclient`` and ``tachyon_testclient.testclient``; it shares the scope building, the
-request/response exchange and the lifespan driver with the blocking ``TestClient``.
+request/response exchange and the lifespan driver with the blocking ``TestClient`` (all in ``_exchange``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from tachyon_http.types import ASGIApp, Message, Scope
 from tachyon_ws.websockets import WebSocketDisconnect
 
-from tachyon_testclient.testclient import (
+from tachyon_testclient._exchange import (
     _ABNORMAL_CLOSURE,
     _APP_RETURNED,
     _DENIAL_START,
@@ -42,8 +42,8 @@ from tachyon_testclient.testclient import (
 if TYPE_CHECKING:
     import httpx2 as httpx
 else:
-    # The same httpx module the blocking client chose (httpx2, or the deprecated httpx).
-    from tachyon_testclient.testclient import httpx
+    # The httpx module _exchange chose (httpx2, or the deprecated httpx), as the blocking client does.
+    from tachyon_testclient._exchange import httpx
 
 __all__ = ["AsyncTestClient", "AsyncWebSocketTestSession"]
 

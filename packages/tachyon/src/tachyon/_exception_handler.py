@@ -13,8 +13,10 @@ from tachyon_http._shared import is_async_callable
 from tachyon_http.concurrency import run_in_threadpool
 from tachyon_http.exceptions import HTTPException
 from tachyon_http.requests import Request
-from tachyon_http.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
 from tachyon_ws.websockets import WebSocket
+
+from tachyon.types import ExceptionHandler
 
 __all__ = ["ExceptionHandlers", "StatusHandlers", "wrap_app_handling_exceptions"]
 

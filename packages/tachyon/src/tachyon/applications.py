@@ -8,7 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 from tachyon_http.datastructures import State, URLPath
 from tachyon_http.requests import Request
 from tachyon_http.responses import Response
-from tachyon_http.types import ASGIApp, ExceptionHandler, Lifespan
+from tachyon_http.types import ASGIApp, Lifespan
 from tachyon_ws.websockets import WebSocket
 
 from tachyon._fastpath import FastPath, serve
@@ -16,6 +16,7 @@ from tachyon.middleware import Middleware, _MiddlewareFactory
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.routing import BaseRoute, Router
+from tachyon.types import ExceptionHandler
 
 __all__ = ["Starlette", "Tachyon"]
 

@@ -91,7 +91,7 @@ MODULE_MAP: dict[str, str] = {
     "starlette.status": "tachyon_http.status",
     "starlette.templating": "tachyon.templating",
     "starlette.testclient": "tachyon_testclient.testclient",
-    "starlette.types": "tachyon_http.types",
+    "starlette.types": "tachyon.types",
     "starlette.websockets": "tachyon_ws.websockets",
 }
 

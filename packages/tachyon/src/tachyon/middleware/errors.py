@@ -16,9 +16,10 @@ from tachyon_http._shared import is_async_callable
 from tachyon_http.concurrency import run_in_threadpool
 from tachyon_http.requests import Request
 from tachyon_http.responses import HTMLResponse, PlainTextResponse, Response
-from tachyon_http.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from tachyon_http.types import ASGIApp, Receive, Scope, Send
 
 from tachyon._exception_handler import _StartTracker
+from tachyon.types import ExceptionHandler
 
 __all__ = ["ServerErrorMiddleware"]
 

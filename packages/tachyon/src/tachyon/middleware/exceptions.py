@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tachyon_http._shared import CacheBound
 from tachyon_http.exceptions import HTTPException, WebSocketException
 from tachyon_http.requests import Request
 from tachyon_http.responses import PlainTextResponse, Response
-from tachyon_http.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from tachyon_http.types import ASGIApp, Receive, Scope, Send
 from tachyon_ws.websockets import WebSocket
 
 from tachyon._exception_handler import (
@@ -18,6 +19,7 @@ from tachyon._exception_handler import (
     _StartTracker,
     handle_exception,
 )
+from tachyon.types import ExceptionHandler
 
 __all__ = ["ExceptionMiddleware"]
 
@@ -49,9 +51,9 @@ class _RenderedAnswer:
 
 
 # The router's error answers (404, and 405 per Allow header value), rendered on first use. Bounded: Allow values
-# come from route method sets, which an application has a handful of.
-_MAX_RENDERED_ANSWERS = 256
+# come from route method sets, which an application has a handful of (the size of a key is its headers' length).
 _rendered_answers: dict[tuple[int, tuple[tuple[str, str], ...]], _RenderedAnswer] = {}
+_RENDERED_ANSWER_BOUND = CacheBound(256, 1024)
 
 
 def _rendered_error(status_code: int, headers: Mapping[str, str] | None) -> ASGIApp:
@@ -59,8 +61,8 @@ def _rendered_error(status_code: int, headers: Mapping[str, str] | None) -> ASGI
     answer = _rendered_answers.get(key)
     if answer is None:
         answer = _RenderedAnswer(_http_error_response(HTTPException(status_code, headers=headers)))
-        if len(_rendered_answers) < _MAX_RENDERED_ANSWERS:
-            _rendered_answers[key] = answer
+        size = sum(len(name) + len(value) for name, value in key[1])
+        _RENDERED_ANSWER_BOUND.keep(_rendered_answers, key, answer, size)
     return answer
 
 

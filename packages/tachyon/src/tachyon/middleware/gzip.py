@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import zlib
 from typing import NoReturn
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
+from tachyon_http._shared import CacheBound
 from tachyon_http.datastructures import MutableHeaders
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,22 +66,33 @@ class _NormalizedTypes(frozenset[str]):
     """Media types already normalised (parameters dropped, lowered): handed to responders as they are."""
 
 
-@functools.lru_cache(maxsize=64)
+# Normalised exclusion sets by the tuple given: responders built directly (not by the middleware) usually get the
+# same tuple each time. The tuples come from code; the size of a key is the number of its characters.
+_normalized: dict[tuple[str, ...], frozenset[str]] = {}
+_NORMALIZED_BOUND = CacheBound(64, 4096)
+
+
 def _normalize_content_types(content_types: tuple[str, ...]) -> frozenset[str]:
-    # Cached: responders built directly (not by the middleware) usually get the same tuple each time.
-    return _NormalizedTypes(item.partition(";")[0].strip().lower() for item in content_types)
+    normalized = _normalized.get(content_types)
+    if normalized is None:
+        normalized = _NormalizedTypes(item.partition(";")[0].strip().lower() for item in content_types)
+        size = sum(len(item) for item in content_types)
+        _NORMALIZED_BOUND.keep(_normalized, content_types, normalized, size)
+    return normalized
 
 
-# Longer Content-Type values are classified on every response and never cached (see _is_excluded).
-_MAX_CACHED_CONTENT_TYPE_LENGTH = 128
+# Verdicts by (Content-Type value, exclusion set): an application sends few distinct content types. They usually
+# come from code, but one may be echoed from a request, so only values of an honest length (128 bytes) are kept.
+_verdicts: dict[tuple[bytes, frozenset[str]], bool] = {}
+_VERDICT_BOUND = CacheBound(256, 128)
 
 
 def _is_excluded(content_type: bytes, excluded: frozenset[str]) -> bool:
-    # Cached: an application sends few distinct content types. They usually come from code, but one may be echoed
-    # from a request, so only values of an honest length are kept (the cache is bounded in count by lru_cache).
-    if len(content_type) > _MAX_CACHED_CONTENT_TYPE_LENGTH:
-        return _classify_content_type(content_type, excluded)
-    return _classify_cached(content_type, excluded)
+    verdict = _verdicts.get((content_type, excluded))
+    if verdict is None:
+        verdict = _classify_content_type(content_type, excluded)
+        _VERDICT_BOUND.keep(_verdicts, (content_type, excluded), verdict, len(content_type))
+    return verdict
 
 
 def _classify_content_type(content_type: bytes, excluded: frozenset[str]) -> bool:
@@ -91,9 +102,6 @@ def _classify_content_type(content_type: bytes, excluded: frozenset[str]) -> boo
         return True
     # gRPC variants ("application/grpc+proto") are gRPC all the same.
     return media_type.startswith("application/grpc+") and "application/grpc" in excluded
-
-
-_classify_cached = functools.lru_cache(maxsize=256)(_classify_content_type)
 
 
 def _accepts_gzip(scope: Scope) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tachyon_http._shared import parse_host_header
+from tachyon_http._shared import CacheBound, parse_host_header
 from tachyon_http.datastructures import URL
 from tachyon_http.responses import PlainTextResponse, RedirectResponse, Response
 from tachyon_http.types import ASGIApp, Receive, Scope, Send
@@ -17,9 +17,9 @@ _CONNECTION_TYPES = frozenset(("http", "websocket"))
 _INVALID_HOST = "Invalid host header"
 
 
-# Bound on the per-middleware cache of Host values already allowed: clients choose the header, so the cache is
-# emptied when full rather than allowed to grow.
-_DECISION_CACHE_SIZE = 256
+# Bounds of the per-middleware cache of Host values already allowed: clients choose the header, so the cache is
+# bounded in count and keeps no value longer than an honest Host header (a 255-character name, ":", a 5-digit port).
+_ALLOWED_BOUND = CacheBound(256, 255 + 1 + 5)
 
 
 def _host_header(scope: Scope) -> bytes | None:
@@ -53,7 +53,7 @@ class TrustedHostMiddleware:
         self._exact_hosts = frozenset(self.allowed_hosts)
         self._wildcard_suffixes = tuple(pattern[1:] for pattern in self.allowed_hosts if pattern.startswith("*"))
         # Raw Host values already found allowed (the verdict depends on nothing else; a site sees few values).
-        self._allowed_seen: set[bytes] = set()
+        self._allowed_seen: dict[bytes, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.allow_any or scope["type"] not in _CONNECTION_TYPES:
@@ -72,10 +72,7 @@ class TrustedHostMiddleware:
 
         host = parsed.host.lower()
         if host in self._exact_hosts or (self._wildcard_suffixes and host.endswith(self._wildcard_suffixes)):
-            seen = self._allowed_seen
-            if len(seen) >= _DECISION_CACHE_SIZE:
-                seen.clear()
-            seen.add(raw_host)
+            _ALLOWED_BOUND.keep(self._allowed_seen, raw_host, True, len(raw_host))
             await self.app(scope, receive, send)
             return
 
