@@ -524,3 +524,30 @@ def test_messages_keep_tachyon_names_without_the_switch() -> None:
         """
     )
     assert out.strip() == "tachyon.middleware.wsgi"
+
+
+def test_the_deprecation_warning_is_printed_with_starlettes_class_name_under_the_switch() -> None:
+    # A log matcher written for Starlette looks for "StarletteDeprecationWarning: ..." in the printed warning,
+    # whether the class was imported before the switch was installed or after.
+    out = run_python(
+        """
+        import io, warnings
+        from tachyon_http.exceptions import TachyonDeprecationWarning
+        def printed():
+            return warnings.formatwarning("m", TachyonDeprecationWarning, "f.py", 1).split(": ")[1]
+        before = printed()
+        from tachyon import compat
+        compat.install()
+        from starlette.exceptions import StarletteDeprecationWarning
+        under = printed(), StarletteDeprecationWarning.__module__, repr(StarletteDeprecationWarning("x"))
+        compat.uninstall()
+        print(before, *under, printed())
+        """
+    )
+    assert out.split() == [
+        "TachyonDeprecationWarning",
+        "StarletteDeprecationWarning",
+        "starlette.exceptions",
+        "StarletteDeprecationWarning('x')",
+        "TachyonDeprecationWarning",
+    ]

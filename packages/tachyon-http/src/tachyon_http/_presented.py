@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["presented_name"]
+__all__ = ["present_classes", "presented_class", "presented_name"]
 
 
 def presented_name(tachyon_name: str, starlette_name: str) -> str:
@@ -18,3 +18,29 @@ def presented_name(tachyon_name: str, starlette_name: str) -> str:
     if switch is not None and switch.is_installed():
         return starlette_name
     return tachyon_name
+
+
+# Classes whose own name shows in what users match on: a warning is printed with its category's class name
+# ("StarletteDeprecationWarning: ..."). Under the switch such a class carries Starlette's module and name
+# (it is the very object the Starlette name resolves to, so filters by class work either way).
+# class -> ((Tachyon module, name), (Starlette module, name))
+_classes: dict[type, tuple[tuple[str, str], tuple[str, str]]] = {}
+
+
+def _rename(cls: type, module: str, name: str) -> None:
+    cls.__module__ = module
+    cls.__name__ = cls.__qualname__ = name
+
+
+def presented_class(cls: type, starlette_module: str, starlette_name: str) -> None:
+    """Register ``cls`` as known to Starlette users by another name, and name it as the switch says now."""
+    _classes[cls] = ((cls.__module__, cls.__name__), (starlette_module, starlette_name))
+    switch = sys.modules.get("tachyon.compat")
+    if switch is not None and switch.is_installed():
+        _rename(cls, starlette_module, starlette_name)
+
+
+def present_classes(*, as_starlette: bool) -> None:
+    """Name the registered classes as Starlette does (the switch is being installed) or as Tachyon does."""
+    for cls, (own, starlette) in _classes.items():
+        _rename(cls, *(starlette if as_starlette else own))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 from collections.abc import Mapping
 
+from tachyon_http._presented import presented_class
+
 __all__ = ["HTTPException", "StarletteDeprecationWarning", "TachyonDeprecationWarning", "WebSocketException"]
 
 
@@ -46,5 +48,7 @@ class TachyonDeprecationWarning(UserWarning):
     """
 
 
-# Code written for Starlette catches or filters this name.
+# Code written for Starlette catches or filters this name; under the compatibility switch the class is also
+# named so (a printed warning shows "StarletteDeprecationWarning: ...", as with Starlette).
 StarletteDeprecationWarning = TachyonDeprecationWarning
+presented_class(TachyonDeprecationWarning, "starlette.exceptions", "StarletteDeprecationWarning")

@@ -257,6 +257,16 @@ def _starlette_names() -> list[str]:
     return sorted(name for name in list(sys.modules) if name == _ROOT or name.startswith(_ROOT + "."))
 
 
+def _present_classes(*, as_starlette: bool) -> None:
+    """Name the classes Starlette users know by another name (``tachyon_http._presented``) as the switch says.
+
+    Classes not imported yet are not registered there; they take the name when their module is imported.
+    """
+    presented = sys.modules.get("tachyon_http._presented")
+    if presented is not None:
+        presented.present_classes(as_starlette=as_starlette)
+
+
 def is_installed() -> bool:
     """Whether the switch is active in this interpreter."""
     return _finder is not None and _finder in sys.meta_path
@@ -281,6 +291,7 @@ def install() -> None:
             )
         _finder = _StarletteFinder()
         sys.meta_path.insert(0, _finder)
+        _present_classes(as_starlette=True)
 
 
 def uninstall() -> None:
@@ -294,6 +305,7 @@ def uninstall() -> None:
         _finder = None
         for name in _starlette_names():
             del sys.modules[name]
+        _present_classes(as_starlette=False)
 
 
 def install_from_env(environ: Mapping[str, str] | None = None) -> bool:
