@@ -307,7 +307,10 @@ class _TaskSteps:
             pending = exchange.pending
             if pending is not _NOTHING:
                 exchange.pending = _NOTHING
-                return pending
+                if not (isinstance(pending, asyncio.Future) and pending.done()):
+                    return pending
+                # Already resolved: resume the application now rather than after another loop turn.
+                pending._asyncio_future_blocking = False
         return exchange.step(exchange.coro.send, value)
 
     def throw(self, exc: Any, value: Any = None, traceback: Any = None) -> Any:
@@ -592,7 +595,11 @@ class _InlineExchange:
         task = self.task
         if task is None or task.done():
             return
-        await task
+        # One turn of the loop: the task's first step (scheduled when it was created, so ahead of us) takes
+        # the application over and, for a plain endpoint, runs it to its end.
+        await asyncio.sleep(0)
+        if not task.done():
+            await task
 
     async def abandon(self) -> None:
         """dispatch failed: cancel the application and wait for it to end."""
