@@ -436,6 +436,7 @@ class _InlineExchange:
         loop = self.loop
         task = self.task
         caller = asyncio.current_task(loop)
+        assert task is not None and caller is not None  # __call__ checked that it runs in a task
         _leave_task(loop, caller)
         _enter_task(loop, task)
         try:
@@ -649,7 +650,9 @@ class BaseHTTPMiddleware:
         if exchange.error is not None and not exchange.error_reraised:
             raise exchange.error
 
-    async def _call_with_task_group(self, request: _CachedRequest, scope: Scope, relay_receive: Receive, send: Send) -> None:
+    async def _call_with_task_group(
+        self, request: _CachedRequest, scope: Scope, relay_receive: Receive, send: Send
+    ) -> None:
         exchange = _TaskGroupExchange(self.app, scope, relay_receive, send)
         with exchange.channel_out, exchange.channel_in:
             async with create_collapsing_task_group() as tasks:
