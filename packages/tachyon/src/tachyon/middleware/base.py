@@ -1,10 +1,16 @@
 """``BaseHTTPMiddleware``: write HTTP middleware as ``async def dispatch(request, call_next)``.
 
-How it works: the wrapped application runs in a task of its own and its ASGI messages travel through an
-unbuffered in-memory channel. ``call_next`` waits for ``http.response.start`` and returns a response that
-replays the rest of the channel. Once the dispatch function's response has been sent, the application is
-released (its final ``send`` returns, so its background tasks run after the client has the whole response)
-and any later ``receive`` it makes reports a disconnect.
+How it works: the wrapped application runs as a task of its own and its ASGI messages travel through an
+unbuffered channel. ``call_next`` waits for ``http.response.start`` and returns a response that replays the
+rest of the channel. Once the dispatch function's response has been sent, the application is released (its
+final ``send`` returns, so its background tasks run after the client has the whole response) and any later
+``receive`` it makes reports a disconnect.
+
+On asyncio (``_InlineExchange``) the application's task is created but its coroutine is first stepped in
+place, with that task installed as the current one, until it suspends on something not ready; a plain
+endpoint therefore answers without a trip through the event loop, and one loop turn lets it finish after the
+response went out. On other backends (trio) a task group and an anyio memory stream do the same
+(``_TaskGroupExchange``).
 """
 
 from __future__ import annotations
@@ -596,6 +602,8 @@ class _InlineExchange:
         task = self.task
         if task is None or task.done():
             return
+        if self.finished and not self.taken_over:
+            return  # it ended while stepped in place; its task's first step only notes that
         # One turn of the loop: the task's first step (scheduled when it was created, so ahead of us) takes
         # the application over and, for a plain endpoint, runs it to its end.
         await asyncio.sleep(0)
