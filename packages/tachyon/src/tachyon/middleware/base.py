@@ -406,7 +406,11 @@ class _InlineExchange:
         self.coro = self.app(self.scope, self.app_receive, self.app_send)
         body = _run_steps(_TaskSteps(self))
         body.send(None)  # primed: a cancellation before the task's first step still reaches the application
-        self.task = self.loop.create_task(body, context=self.context)
+        loop = self.loop
+        if loop.get_task_factory() is None:
+            self.task = asyncio.Task(body, loop=loop, context=self.context)  # what create_task does then
+        else:
+            self.task = loop.create_task(body, context=self.context)
 
     def step(self, method: Callable[[Any], Any], argument: Any) -> Any:
         """Advance the application once; return what it suspended on. StopIteration once it has ended."""
@@ -519,17 +523,21 @@ class _InlineExchange:
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
+    def take_ready(self) -> Message:
+        """Take the oldest message waiting (there is one), releasing the send that is waiting on it."""
+        taken = self.taken + 1
+        self.taken = taken
+        if self.released < taken:
+            self.released = taken
+            self.wake_app()
+        return self.messages.popleft()
+
     async def take(self) -> Message | None:
         """The application's next message; None once it has ended without sending more."""
         while True:
             messages = self.messages
             if messages:
-                taken = self.taken + 1
-                self.taken = taken
-                if self.released < taken:
-                    self.released = taken
-                    self.wake_app()
-                return messages.popleft()
+                return self.take_ready()
             if self.finished:
                 return None
             self.consumer_waiting = True
@@ -573,8 +581,10 @@ class _InlineExchange:
         return _as_call_next_error(error)
 
     async def replay_body(self) -> BodyStreamGenerator:
+        messages = self.messages
         while True:
-            message = await self.take()
+            # A message already waiting is taken without a coroutine call (the common case: a whole body).
+            message = self.take_ready() if messages else await self.take()
             if message is None:
                 return
             if message["type"] == _PATHSEND:
