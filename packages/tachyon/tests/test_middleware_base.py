@@ -561,3 +561,26 @@ async def test_context_changes_made_by_the_app_stay_in_the_app() -> None:
 
     await BaseHTTPMiddleware(app, dispatch=dispatch)(http_scope(), no_receive, recorder()[1])
     assert seen == ["dispatch", "dispatch"]
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_caller_during_background_work_cancels_it() -> None:
+    background_started = anyio.Event()
+    background_cancelled = anyio.Event()
+
+    async def slow() -> None:
+        background_started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            background_cancelled.set()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("x", background=BackgroundTask(slow))(scope, receive, send)
+
+    with anyio.fail_after(WAIT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(passthrough_middleware(app), http_scope(), no_receive, recorder()[1])
+            await background_started.wait()
+            tasks.cancel_scope.cancel()
+    assert background_cancelled.is_set()

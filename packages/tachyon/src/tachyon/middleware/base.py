@@ -616,9 +616,13 @@ class _InlineExchange:
             return  # it ended while stepped in place; its task's first step only notes that
         # One turn of the loop: the task's first step (scheduled when it was created, so ahead of us) takes
         # the application over and, for a plain endpoint, runs it to its end.
-        await asyncio.sleep(0)
-        if not task.done():
-            await task
+        try:
+            await asyncio.sleep(0)
+            if not task.done():
+                await task
+        except BaseException:
+            await self.abandon()  # cancelled while waiting: the application goes too
+            raise
 
     async def abandon(self) -> None:
         """dispatch failed: cancel the application and wait for it to end."""
