@@ -277,3 +277,310 @@ def test_error_after_response_start_is_raised_after_sending() -> None:
 
     with pytest.raises(RuntimeError, match="mid-stream"):
         TestClient(AddHeader(app)).get("/")
+
+
+# -- call_next without a task group: the semantics it has to keep -----------------------------------------------
+
+WAIT = 10  # seconds: an upper bound on waits that end on an event, so that a regression fails rather than hangs
+
+
+def passthrough_middleware(app: ASGIApp) -> BaseHTTPMiddleware:
+    async def passthrough(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        return await call_next(request)
+
+    return BaseHTTPMiddleware(app, dispatch=passthrough)
+
+
+def recorder() -> tuple[list[Message], Send]:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    return sent, send
+
+
+async def no_receive() -> Message:  # pragma: no cover - the apps below never read the request
+    raise AssertionError("receive() should not be called")
+
+
+@pytest.mark.anyio
+async def test_call_next_returns_while_the_app_is_still_streaming() -> None:
+    # The app produces its body only after dispatch has got the response: call_next must not wait for the body.
+    go = anyio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await go.wait()
+        await send({"type": "http.response.body", "body": b"late", "more_body": False})
+
+    async def release_after_call_next(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        go.set()
+        return response
+
+    sent, send = recorder()
+    with anyio.fail_after(WAIT):
+        await BaseHTTPMiddleware(app, dispatch=release_after_call_next)(http_scope(), no_receive, send)
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"late"
+
+
+@pytest.mark.anyio
+async def test_response_of_several_chunks_is_replayed_whole_and_in_order() -> None:
+    chunks = [bytes([65 + i]) * 65536 for i in range(3)]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]})
+        for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    sent, send = recorder()
+    await passthrough_middleware(app)(http_scope(), no_receive, send)
+    assert sent[0] == {"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]}
+    assert [m["body"] for m in sent[1:]] == [*chunks, b""]
+    assert [m["more_body"] for m in sent[1:]] == [True, True, True, False]
+
+
+@pytest.mark.anyio
+async def test_client_disconnect_reaches_a_streaming_app() -> None:
+    # An endless stream (ASGI < 2.4: StreamingResponse watches receive() in a task group of its own) stops when
+    # the client goes away after two chunks.
+    client_gone = anyio.Event()
+    app_returned = anyio.Event()
+
+    async def endless() -> AsyncGenerator[bytes, None]:
+        while True:
+            yield b"tick"
+            await anyio.lowlevel.checkpoint()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await StreamingResponse(endless())(scope, receive, send)
+        app_returned.set()
+
+    async def messages() -> AsyncGenerator[Message, None]:
+        yield {"type": "http.request", "body": b"", "more_body": False}
+        await client_gone.wait()
+        yield {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if sum(1 for m in sent if m.get("body")) == 2:
+            client_gone.set()
+
+    with anyio.fail_after(WAIT):
+        async with aclosing(messages()) as rcv:
+            await passthrough_middleware(app)(http_scope(), rcv.__anext__, send)
+    assert app_returned.is_set()
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+# asyncio only: its scheduler runs ready tasks in order, so the order below is what Starlette gives there (trio
+# shuffles ready tasks on purpose, and the order is not a guarantee).
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_background_tasks_of_concurrent_requests_wait_for_both_responses() -> None:
+    events: list[str] = []
+
+    async def task(name: str) -> None:
+        events.append(f"background {name}")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        name = scope["path"]
+        await PlainTextResponse(name, background=BackgroundTask(task, name))(scope, receive, send)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            events.append("response sent")
+
+    middleware = passthrough_middleware(app)
+    async with anyio.create_task_group() as tasks:
+        for name in ("a", "b"):
+            tasks.start_soon(middleware, dict(http_scope(), path=name), no_receive, send)
+    assert events == ["response sent", "response sent", "background a", "background b"]
+
+
+@pytest.mark.anyio
+async def test_app_exception_group_reaches_dispatch_unchanged() -> None:
+    group = ExceptionGroup("from the app", [ValueError("inner")])
+    caught: list[BaseException] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise group
+
+    async def catch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        try:
+            return await call_next(request)
+        except ExceptionGroup as exc:
+            caught.append(exc)
+            return PlainTextResponse("caught", status_code=500)
+
+    sent, send = recorder()
+    await BaseHTTPMiddleware(app, dispatch=catch)(http_scope(), no_receive, send)
+    assert caught == [group]
+    assert sent[0]["status"] == 500
+
+
+@pytest.mark.anyio
+async def test_dispatch_error_is_raised_and_the_app_is_cancelled() -> None:
+    app_cancelled = anyio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            await anyio.sleep_forever()
+        finally:
+            app_cancelled.set()
+
+    async def fail(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        await call_next(request)
+        raise KeyError("dispatch")
+
+    with anyio.fail_after(WAIT), pytest.raises(KeyError, match="dispatch"):
+        await BaseHTTPMiddleware(app, dispatch=fail)(http_scope(), no_receive, recorder()[1])
+    assert app_cancelled.is_set()
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_caller_cancels_the_app() -> None:
+    app_cancelled = anyio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            await anyio.sleep_forever()
+        finally:
+            app_cancelled.set()
+
+    with anyio.fail_after(WAIT):
+        async with anyio.create_task_group() as tasks:
+
+            async def send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    tasks.cancel_scope.cancel()
+
+            tasks.start_soon(passthrough_middleware(app), http_scope(), no_receive, send)
+    assert app_cancelled.is_set()
+
+
+@pytest.mark.anyio
+async def test_app_cancel_scopes_do_not_interfere_with_dispatch_scopes() -> None:
+    # Dispatch opens a scope around call_next and closes it while the app is still inside scopes of its own
+    # (a StreamingResponse below ASGI 2.4 streams inside a task group; a sync endpoint runs in a thread).
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        for part in (b"a", b"b", b"c"):
+            await anyio.lowlevel.checkpoint()
+            yield part
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await StreamingResponse(chunks())(scope, receive, send)
+
+    async def guarded(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        with anyio.fail_after(WAIT):
+            response = await call_next(request)
+        return response
+
+    async def messages() -> AsyncGenerator[Message, None]:
+        yield {"type": "http.request", "body": b"", "more_body": False}
+        await anyio.sleep_forever()
+        yield {"type": "http.disconnect"}  # pragma: no cover
+
+    sent, send = recorder()
+    with anyio.fail_after(WAIT):
+        async with aclosing(messages()) as rcv:
+            await BaseHTTPMiddleware(app, dispatch=guarded)(http_scope(), rcv.__anext__, send)
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"abc"
+
+
+def test_sync_endpoint_behind_a_timeout_in_dispatch() -> None:
+    from tachyon.applications import Tachyon
+    from tachyon.middleware import Middleware
+    from tachyon.routing import Route
+
+    def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("from a thread")
+
+    async def guarded(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        with anyio.fail_after(WAIT):
+            response = await call_next(request)
+        response.headers["x-guarded"] = "1"
+        return response
+
+    app = Tachyon(routes=[Route("/", endpoint)], middleware=[Middleware(BaseHTTPMiddleware, dispatch=guarded)])
+    response = TestClient(app).get("/")
+    assert (response.text, response.headers["x-guarded"]) == ("from a thread", "1")
+
+
+@pytest.mark.anyio
+async def test_multi_chunk_body_read_in_dispatch_reaches_the_app_and_unread_body_streams() -> None:
+    seen: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        seen.extend([chunk async for chunk in request.stream()])
+        await Response(b"")(scope, receive, send)
+
+    async def read_first(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        assert await request.body() == b"onetwothree"
+        return await call_next(request)
+
+    def body_messages() -> Receive:
+        parts = iter([b"one", b"two", b"three"])
+
+        async def receive() -> Message:
+            part = next(parts)
+            return {"type": "http.request", "body": part, "more_body": part != b"three"}
+
+        return receive
+
+    await BaseHTTPMiddleware(app, dispatch=read_first)(http_scope(), body_messages(), recorder()[1])
+    assert b"".join(seen) == b"onetwothree"
+
+    seen.clear()
+    await passthrough_middleware(app)(http_scope(), body_messages(), recorder()[1])
+    assert seen == [b"one", b"two", b"three", b""]
+
+
+@pytest.mark.anyio
+async def test_context_changes_made_by_the_app_stay_in_the_app() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(var.get())
+        var.set("app")
+        await Response(b"")(scope, receive, send)
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        var.set("dispatch")
+        response = await call_next(request)
+        seen.append(var.get())
+        return response
+
+    await BaseHTTPMiddleware(app, dispatch=dispatch)(http_scope(), no_receive, recorder()[1])
+    assert seen == ["dispatch", "dispatch"]
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_caller_during_background_work_cancels_it() -> None:
+    background_started = anyio.Event()
+    background_cancelled = anyio.Event()
+
+    async def slow() -> None:
+        background_started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            background_cancelled.set()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("x", background=BackgroundTask(slow))(scope, receive, send)
+
+    with anyio.fail_after(WAIT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(passthrough_middleware(app), http_scope(), no_receive, recorder()[1])
+            await background_started.wait()
+            tasks.cancel_scope.cancel()
+    assert background_cancelled.is_set()
