@@ -116,7 +116,7 @@ class _Compiled:
         self.routes = snapshot
         self.kinds = tuple(kinds)
         # For plain Routes whose app is request_response(endpoint): (that app, its endpoint call), which the
-        # application runs inline while route.app is still that app (Router.resolve_direct).
+        # fast path (tachyon/_fastpath.py) runs inline while route.app is still that app (Router.fast_path_lookup).
         self.endpoints = tuple(
             (route.app, getattr(route.app, _ENDPOINT_CALL))
             if kind == _ROUTE and hasattr(route.app, _ENDPOINT_CALL)
