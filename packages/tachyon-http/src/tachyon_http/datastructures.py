@@ -812,8 +812,12 @@ class MutableHeaders(Headers):
 
     def __delitem__(self, key: str) -> None:
         """Remove every entry for ``key`` (missing keys are ignored)."""
-        name = _header_name(key)
-        self._list[:] = [pair for pair in self._list if pair[0] != name]
+        name = _lookup_name(key)
+        headers = self._list
+        for pair in headers:
+            if pair[0] == name:
+                headers[:] = [pair for pair in headers if pair[0] != name]
+                return
 
     def __ior__(self, other: Mapping[str, str]) -> MutableHeaders:
         _require_mapping(other)

@@ -273,12 +273,21 @@ class FormParser:
         if rest:
             self._take(rest.encode("latin-1"), 0, len(rest))
 
+    def feed(self, data: bytes) -> None:
+        """Parse the next chunk of the body (empty chunks are ignored)."""
+        if data:
+            self._feed(data)
+
+    def finish(self) -> FormData:
+        """The form, once the last chunk was fed."""
+        self._close_field()
+        return FormData(self._fields)
+
     async def parse(self) -> FormData:
         async for data in self.stream:
             if data:
                 self._feed(data)
-        self._close_field()
-        return FormData(self._fields)
+        return self.finish()
 
 
 if not hasattr(multipart.PushMultipartParser, "_create_segment"):  # pragma: no cover - guarded by the dependency pin

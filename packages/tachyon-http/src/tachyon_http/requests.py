@@ -184,7 +184,15 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
     def query_params(self) -> QueryParams:
         params = self._query_params
         if params is None:
-            params = self._query_params = QueryParams(self.scope["query_string"])
+            query_string = self.scope["query_string"]
+            if query_string:
+                params = QueryParams(query_string)
+            else:
+                # What QueryParams(b"") makes; FastAPI reads the query parameters of every request, most have none.
+                params = _new_object(QueryParams)
+                params._list = []
+                params._dict = {}
+            self._query_params = params
         return params
 
     @property
@@ -198,8 +206,10 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
         if cookies is None:
             # Several Cookie headers (HTTP/2 allows it) are merged; later ones win.
             cookies = {}
-            for cookie_header in self.headers.getlist("cookie"):
-                cookies |= cookie_parser(cookie_header)
+            # The raw pairs scanned directly (what headers.getlist("cookie") reads): FastAPI asks every request.
+            for name, value in self.headers._list:
+                if name == b"cookie":
+                    cookies |= cookie_parser(value.decode("latin-1"))
             self._cookies = cookies
         return cookies
 
@@ -373,6 +383,9 @@ class Request(HTTPConnection[StateT]):
             self._form = FormData()
             return self._form
         try:
+            if content_type == _FORM_URLENCODED and type(self).stream is _stream_of_request:
+                self._form = await self._parse_urlencoded(max_fields, max_part_size)
+                return self._form
             async with aclosing(self.stream()) as stream:
                 parser: FormParser | MultiPartParser
                 if content_type == _FORM_MULTIPART:
@@ -389,6 +402,30 @@ class Request(HTTPConnection[StateT]):
                 raise
             raise HTTPException(status_code=400, detail=error.message) from error
         return self._form
+
+    async def _parse_urlencoded(self, max_fields: int | float, max_part_size: int) -> FormData:
+        # FormParser fed by stream()'s loop without the async generator (its creation, a resumption per chunk and
+        # the aclosing context cost more than parsing a small form): the same messages read, the same flags set
+        # (before the chunk is parsed, as stream() sets them before yielding it), the same errors, chunk by chunk.
+        parser = FormParser(self.headers, _NO_STREAM, max_fields=max_fields, max_part_size=max_part_size)
+        cached = getattr(self, "_body", _MISSING)
+        if cached is not _MISSING:
+            parser.feed(cached)
+            return parser.finish()
+        if self._stream_consumed:
+            raise RuntimeError("Stream consumed")
+        receive = self._receive
+        while not self._stream_consumed:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                if not message.get("more_body", False):
+                    self._stream_consumed = True
+                parser.feed(message.get("body", b""))
+            elif kind == "http.disconnect":
+                self._is_disconnected = True
+                raise ClientDisconnect()
+        return parser.finish()
 
     def form(
         self,
@@ -439,3 +476,11 @@ class Request(HTTPConnection[StateT]):
 
 
 _stream_of_request = Request.stream
+
+
+async def _no_stream() -> AsyncGenerator[bytes, None]:  # pragma: no cover - never iterated
+    yield b""
+
+
+# The stream argument of a FormParser that is fed chunk by chunk (Request._parse_urlencoded), never iterated.
+_NO_STREAM = _no_stream()

@@ -175,6 +175,8 @@ def _send_reports_disconnect(scope: Scope) -> bool:
     return known
 
 
+_new_object = object.__new__
+
 _DENIAL_MESSAGE_TYPES = {
     "http.response.start": "websocket.http.response.start",
     "http.response.body": "websocket.http.response.body",
@@ -287,8 +289,13 @@ class Response:
     def headers(self) -> MutableHeaders:
         """A mutable view of ``raw_headers`` (changes go straight into the list that will be sent)."""
         headers: MutableHeaders | None = self.__dict__.get("_headers")
-        if headers is None or headers.raw is not self.raw_headers:
-            headers = self._headers = MutableHeaders(raw=self.raw_headers)
+        raw = self.raw_headers
+        if headers is None or headers._list is not raw:
+            # What MutableHeaders(raw=raw) makes, without __init__'s keyword dispatch: FastAPI reads this property
+            # several times per request (its sub-response and the response it returns).
+            headers = _new_object(MutableHeaders)
+            headers._list = raw
+            self._headers = headers
         return headers
 
     def set_cookie(
