@@ -231,8 +231,32 @@ def where(filename: str, checkout: Path) -> str:
     return path.name  # the standard library, site-packages
 
 
+BYTECODE_REQUESTS = 20  # requests traced opcode by opcode (the count per request is deterministic)
+
+
+async def bytecodes(app: Any, scenario: Scenario, requests: int) -> dict[Any, int]:
+    """Bytecode instructions executed per code object over ``requests`` requests."""
+    from bench_inprocess import batch
+
+    counts: dict[Any, int] = {}
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            counts[frame.f_code] = counts.get(frame.f_code, 0) + 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        await batch(app, scenario, requests)
+    finally:
+        sys.settrace(None)
+    return counts
+
+
 async def profile(checkout: Path, names: list[str], requests: int, report: Path) -> None:
-    """cProfile per scenario: own µs and calls per request of every function."""
+    """Per scenario and function, per request: calls and own µs (cProfile over ``requests`` requests), and
+    bytecode instructions executed (``sys.settrace`` with opcode events, over a few requests)."""
     import cProfile
     import pstats
 
@@ -240,20 +264,28 @@ async def profile(checkout: Path, names: list[str], requests: int, report: Path)
 
     app = load_app(checkout)
     root = checkout.resolve()
-    found: dict[str, dict[str, tuple[float, float]]] = {}
+    found: dict[str, dict[str, list[float]]] = {}
     for name in names:
         scenario = scenario_named(name)
         await warm(app, scenario, 1.0)
+        opcodes = await bytecodes(app, scenario, BYTECODE_REQUESTS)
+        # Functions are named by file and qualified name, without line numbers, so that a function that kept its
+        # name and file lines up on both sides (cProfile knows the plain name only: mapped through the traced code).
+        qualnames = {(code.co_filename, code.co_firstlineno, code.co_name): code.co_qualname for code in opcodes}
+        rows: dict[str, list[float]] = {}
+        for code, executed in opcodes.items():
+            key = f"{where(code.co_filename, root)}:{code.co_qualname}"
+            rows.setdefault(key, [0.0, 0.0, 0.0])[2] += executed / BYTECODE_REQUESTS
         profiler = cProfile.Profile()
         profiler.enable()
         await batch(app, scenario, requests)
         profiler.disable()
         stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-        rows: dict[str, tuple[float, float]] = {}
         for (filename, line, function), (_, calls, own, _, _) in stats.items():
-            key = f"{where(filename, root)}:{line}({function})" if line else f"{function}"
-            old = rows.get(key, (0.0, 0.0))
-            rows[key] = (old[0] + calls / requests, old[1] + own * 1e6 / requests)
+            qualname = qualnames.get((filename, line, function), function if line == 0 else f"{function}@{line}")
+            row = rows.setdefault(f"{where(filename, root)}:{qualname}", [0.0, 0.0, 0.0])
+            row[0] += calls / requests
+            row[1] += own * 1e6 / requests
         found[name] = rows
     verify(checkout)
     report.write_text(json.dumps(found))
@@ -368,20 +400,20 @@ def show_profile(sides: list[Side], found: dict[str, Any], names: list[str], top
     before, after = sides
     for name in names:
         old, new = found[before.label][name], found[after.label][name]
-        total_old = sum(v[1] for v in old.values())
-        total_new = sum(v[1] for v in new.values())
-        print(f"\n{name}: cProfile own time, µs/request: before {total_old:.2f}, after {total_new:.2f}")
-        print(f"  {'Δ own µs':>9} {'calls before':>12} {'calls after':>11}  function")
+        totals = [(sum(v[i] for v in old.values()), sum(v[i] for v in new.values())) for i in (1, 2)]
+        print(f"\n{name}, per request, before -> after: cProfile own time {totals[0][0]:.2f} -> {totals[0][1]:.2f} µs;")
+        print(f"  Python bytecodes executed {totals[1][0]:.0f} -> {totals[1][1]:.0f}")
+        print(f"  {'bytecodes':>17} {'calls':>11} {'Δ own µs':>9}  function")
         rows = []
         for key in old.keys() | new.keys():
-            calls_old, own_old = old.get(key, (0.0, 0.0))
-            calls_new, own_new = new.get(key, (0.0, 0.0))
-            rows.append((own_new - own_old, calls_old, calls_new, key))
-        rows.sort(key=lambda row: -abs(row[0]))
-        for delta, calls_old, calls_new, key in rows[:top]:
-            print(f"  {delta:+9.3f} {calls_old:12.2f} {calls_new:11.2f}  {key}")
-        changed = [row for row in rows if abs(row[1] - row[2]) > 1e-9]
-        print(f"  functions whose calls per request differ: {len(changed)}")
+            was, now = old.get(key, [0.0, 0.0, 0.0]), new.get(key, [0.0, 0.0, 0.0])
+            rows.append((was, now, key))
+        # Deterministic differences first (bytecodes, then calls), then own time.
+        rows.sort(
+            key=lambda row: (-abs(row[1][2] - row[0][2]), -abs(row[1][0] - row[0][0]), -abs(row[1][1] - row[0][1]))
+        )
+        for was, now, key in rows[:top]:
+            print(f"  {was[2]:8.1f}->{now[2]:<8.1f} {was[0]:5.2f}->{now[0]:<5.2f} {now[1] - was[1]:+9.3f}  {key}")
 
 
 def main() -> None:
