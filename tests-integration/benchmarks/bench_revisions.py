@@ -376,7 +376,7 @@ def run_child(side: Side, mode: str, names: list[str], requests: int, valgrind: 
             totals = callgrind.read_dumps(Path(tmp), "scenario-")
             if len(totals) != len(names):
                 raise SystemExit(f"{side.title}: callgrind dumps for {len(totals)} of {len(names)} scenarios")
-            return {names[index]: total / requests for index, total in totals.items()}
+            return {name: totals[index] / requests for index, name in enumerate(names)}
         return found
 
 
