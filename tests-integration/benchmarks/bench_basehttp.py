@@ -136,7 +136,7 @@ STACK_LAYERS = (
 )
 ROOT_WITH_STACK_HEADERS = Scenario("layers: /", "/", extra_headers=STACK_HEADERS)
 MOUNTED_STACK = Scenario("layers: /stack/", "/stack/", extra_headers=STACK_HEADERS)
-ROOT = Scenario("layers: / plain", "/")
+PLAIN_ROOT = Scenario("layers: / plain", "/")
 
 
 def _wrap(app: Any, middleware: list[Any]) -> Any:
@@ -205,8 +205,8 @@ def layer_cells(side: str) -> dict[str, tuple[Any, Scenario]]:
     cells["app, the stack on a Mount"] = (app, MOUNTED_STACK)
     cells["suite app: middleware stack"] = (suite, scenario(STACK))
     three = [middleware(m.AddHeader), middleware(m.CountRequests), middleware(m.ScopeTag)]
-    cells["raw endpoint + 3 user middlewares"] = (_wrap(_plaintext, three), ROOT)
-    cells["app + 3 user middlewares"] = (application(routes=[route("/", m.plaintext)], middleware=three), ROOT)
+    cells["raw endpoint + 3 user middlewares"] = (_wrap(_plaintext, three), PLAIN_ROOT)
+    cells["app + 3 user middlewares"] = (application(routes=[route("/", m.plaintext)], middleware=three), PLAIN_ROOT)
     for label, layers in (("app, Mount without middleware", None), ("app, Mount + 3 user middlewares", three)):
         app = application(routes=[mount("/mw", routes=[route("/", m.plaintext)], middleware=layers)])
         cells[label] = (app, scenario("3 middlewares"))
