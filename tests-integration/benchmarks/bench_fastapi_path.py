@@ -126,15 +126,17 @@ def worker(side: str, requests: int, only: str | None) -> None:
     asyncio.run(main())
 
 
-def instructions(side: str, requests: int, only: str | None) -> dict[str, float]:
-    names = [n for n in ENDPOINTS if only is None or only in n]
+def callgrind_per_request(worker: list[str], names: list[str], requests: int) -> dict[str, float]:
+    """Run ``worker`` (a Python command line) under callgrind and return instructions per request by name.
+
+    The worker zeroes the counters before the ``requests`` requests of ``names[i]`` and dumps them after, as
+    "endpoint-<i>" (``_client_requests()``); a missing dump is an error. Shared with the other in-process
+    benchmarks (``bench_inprocess.py --instructions``, ``bench_basehttp.py --layers --instructions``).
+    """
     _client_requests()  # built outside valgrind
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-               sys.executable, __file__, "--worker", side, "--requests", str(requests)]  # fmt: skip
-        if only:
-            cmd += ["-k", only]
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", *worker]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         result: dict[str, float] = {}
         for dump in Path(tmp).glob("callgrind.out*"):
@@ -144,8 +146,16 @@ def instructions(side: str, requests: int, only: str | None) -> dict[str, float]
             if trigger and totals:
                 result[names[int(trigger.group(1))]] = int(totals.group(1)) / requests
     if len(result) != len(names):
-        raise SystemExit(f"{side}: dumps for {sorted(result)} only")
+        raise SystemExit(f"{' '.join(worker[-6:])}: dumps for {sorted(result)} only")
     return result
+
+
+def instructions(side: str, requests: int, only: str | None) -> dict[str, float]:
+    names = [n for n in ENDPOINTS if only is None or only in n]
+    cmd = [sys.executable, __file__, "--worker", side, "--requests", str(requests)]
+    if only:
+        cmd += ["-k", only]
+    return callgrind_per_request(cmd, names, requests)
 
 
 def _owner(filename: str) -> str:
