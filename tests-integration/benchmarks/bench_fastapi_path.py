@@ -9,8 +9,8 @@ Tachyon through ``tachyon.compat``) runs in a process of its own, in process (no
     python tests-integration/benchmarks/bench_fastapi_path.py --attribute    # who spends them (cProfile)
 
 Instructions: the side runs under valgrind's callgrind; for each endpoint, after a warm-up, the counters are
-zeroed, N requests are made and the counters dumped (``callgrind.py``), so the figure is instructions per
-request, deterministic on a loaded machine.
+zeroed, N requests are made and the counters dumped (callgrind client requests, through a tiny cffi module
+built in the benchmark cache), so the figure is instructions per request, deterministic on a loaded machine.
 Attribution: cProfile's own time per function, summed by the package that owns the function (C builtins are
 charged to the Python function that called them); it says where the time goes, not how much (the profiler
 inflates small calls).
@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,10 +31,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "fastapi_apps"
-sys.path.insert(0, str(HERE))
-
-import callgrind  # noqa: E402
-
+CACHE = HERE / ".cache"
 SIDES = ("starlette", "tachyon")
 
 _FORM = b"username=alice&password=secret"
@@ -48,6 +46,28 @@ ENDPOINTS: dict[str, tuple[str, str, bytes | None, bytes, int]] = {
     "GET HTTPException": ("GET", "/raise", None, b"", 404),
     "GET yield dependency": ("GET", "/dep", None, b"", 200),
 }
+
+_CLIENT_REQUESTS = """
+#include <valgrind/callgrind.h>
+static void tachyon_bench_zero(void) { CALLGRIND_ZERO_STATS; }
+static void tachyon_bench_dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
+"""
+
+
+def _client_requests() -> Any:
+    """A cffi module whose two functions zero and dump callgrind's counters (no-ops outside valgrind)."""
+    import cffi
+
+    CACHE.mkdir(exist_ok=True)
+    name = "_tachyon_bench_callgrind"
+    if not list(CACHE.glob(name + ".*.so")) and not list(CACHE.glob(name + ".so")):
+        ffi = cffi.FFI()
+        ffi.cdef("void tachyon_bench_zero(void); void tachyon_bench_dump(const char *name);")
+        ffi.set_source(name, _CLIENT_REQUESTS)
+        ffi.compile(tmpdir=str(CACHE))
+    sys.path.insert(0, str(CACHE))
+    module = __import__(name)
+    return module.lib
 
 
 def _scope(method: str, path: str, content_type: bytes | None, body: bytes) -> dict[str, Any]:
@@ -93,7 +113,7 @@ def _load_app(side: str) -> Any:
 def worker(side: str, requests: int, only: str | None) -> None:
     """Under callgrind: warm up, zero, N requests, dump, for each endpoint."""
     app = _load_app(side)
-    lib = callgrind.client_requests()
+    lib = _client_requests()
     names = [n for n in ENDPOINTS if only is None or only in n]
 
     async def main() -> None:
@@ -106,20 +126,36 @@ def worker(side: str, requests: int, only: str | None) -> None:
     asyncio.run(main())
 
 
-def instructions(side: str, requests: int, only: str | None) -> dict[str, float]:
-    names = [n for n in ENDPOINTS if only is None or only in n]
-    callgrind.client_requests()  # built outside valgrind
+def callgrind_per_request(worker: list[str], names: list[str], requests: int) -> dict[str, float]:
+    """Run ``worker`` (a Python command line) under callgrind and return instructions per request by name.
+
+    The worker zeroes the counters before the ``requests`` requests of ``names[i]`` and dumps them after, as
+    "endpoint-<i>" (``_client_requests()``); a missing dump is an error. Shared with the other in-process
+    benchmarks (``bench_inprocess.py --instructions``, ``bench_basehttp.py --layers --instructions``).
+    """
+    _client_requests()  # built outside valgrind
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        cmd = [*callgrind.command(out), sys.executable, __file__, "--worker", side, "--requests", str(requests)]
-        if only:
-            cmd += ["-k", only]
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no", *worker]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        totals = callgrind.read_dumps(Path(tmp), "endpoint-")
-    result = {names[index]: total / requests for index, total in totals.items()}
+        result: dict[str, float] = {}
+        for dump in Path(tmp).glob("callgrind.out*"):
+            text = dump.read_text(errors="replace")
+            trigger = re.search(r"^desc: Trigger: Client Request: endpoint-(\d+)", text, re.M)
+            totals = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+            if trigger and totals:
+                result[names[int(trigger.group(1))]] = int(totals.group(1)) / requests
     if len(result) != len(names):
-        raise SystemExit(f"{side}: dumps for {sorted(result)} only")
+        raise SystemExit(f"{' '.join(worker[-6:])}: dumps for {sorted(result)} only")
     return result
+
+
+def instructions(side: str, requests: int, only: str | None) -> dict[str, float]:
+    names = [n for n in ENDPOINTS if only is None or only in n]
+    cmd = [sys.executable, __file__, "--worker", side, "--requests", str(requests)]
+    if only:
+        cmd += ["-k", only]
+    return callgrind_per_request(cmd, names, requests)
 
 
 def _owner(filename: str) -> str:

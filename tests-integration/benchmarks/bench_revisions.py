@@ -11,9 +11,9 @@ extension come from that checkout (and that the native backend is in use), and s
 Timed (default): both children stay up; every round visits every scenario (order rotating) and both sides
 (order alternating) in short batches, the best batch is kept, as in ``bench_inprocess.py``. Only one child
 runs at a time.
-``--instructions``: each side runs once under valgrind's callgrind; for each scenario, after a warm-up, the
-counters are zeroed, N requests are made and the counters dumped (``callgrind.py``, as in
-``bench_fastapi_path.py``): instructions per request, deterministic on a loaded machine.
+``--instructions``: each side runs once under valgrind's callgrind, counted the way ``bench_inprocess.py
+--instructions`` counts (its worker: for each scenario, after a warm-up, the counters are zeroed, N requests made
+and the counters dumped): instructions per request, deterministic on a loaded machine.
 ``--profile``: cProfile of each side on the selected scenarios, functions sorted by the change of their own
 time, with calls per request (which are deterministic): where a difference comes from.
 
@@ -50,7 +50,6 @@ NATIVE = "tachyon_router._tachyon_router_native"
 WARM_UP = 100
 sys.path.insert(0, str(HERE))
 
-import callgrind  # noqa: E402
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 
 
@@ -204,19 +203,13 @@ async def serve(checkout: Path, protocol: IO[str]) -> None:
         protocol.flush()
 
 
-async def count(checkout: Path, names: list[str], requests: int, report: Path) -> None:
-    """Under callgrind: for each scenario, warm up, zero the counters, N requests, dump them."""
-    from bench_inprocess import batch
+def count(checkout: Path, names: list[str], requests: int) -> None:
+    """Under callgrind: ``bench_inprocess.py --instructions``' worker on the Tachyon app, then the check that it
+    ran this checkout's code (an error exit otherwise, which fails the run)."""
+    from bench_inprocess import instructions_worker
 
-    app = load_app(checkout)
-    lib = callgrind.client_requests()
-    for index, name in enumerate(names):
-        scenario = scenario_named(name)
-        await warm(app, scenario, 1.0)
-        lib.tachyon_bench_zero()
-        await batch(app, scenario, requests)
-        lib.tachyon_bench_dump(f"scenario-{index}".encode())
-    report.write_text(json.dumps(verify(checkout)))
+    instructions_worker("tachyon", names, requests)
+    verify(checkout)
 
 
 def where(filename: str, checkout: Path) -> str:
@@ -296,8 +289,11 @@ def child(mode: str, checkout: Path, names: list[str], requests: int, report: Pa
         protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
         sys.stdout = sys.stderr  # anything the app prints must not break the protocol
         asyncio.run(serve(checkout, protocol))
-    elif mode == "count" and report is not None:
-        asyncio.run(count(checkout, names, requests, report))
+    elif mode == "verify" and report is not None:
+        load_app(checkout)
+        report.write_text(json.dumps(verify(checkout)))
+    elif mode == "count":
+        count(checkout, names, requests)
     elif mode == "profile" and report is not None:
         asyncio.run(profile(checkout, names, requests, report))
     else:
@@ -359,25 +355,35 @@ def timed(sides: list[Side], names: list[str], rounds: int, target_ms: float) ->
             server.close()
 
 
-def run_child(side: Side, mode: str, names: list[str], requests: int, valgrind: bool) -> Any:
+def run_child(side: Side, mode: str, names: list[str], requests: int) -> Any:
+    """Run a child to its end; its report, or an error with the end of its stderr."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         command = child_command(side, mode, "--requests", str(requests), "--report", str(report))
         for name in names:
             command += ["--scenario", name]
-        if valgrind:
-            command = callgrind.command(Path(tmp) / "callgrind.out") + command
         done = subprocess.run(command, env=child_env(side), capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"the {side.title} child failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
-        found = json.loads(report.read_text())
-        if valgrind:
-            show_origin(side, found)
-            totals = callgrind.read_dumps(Path(tmp), "scenario-")
-            if len(totals) != len(names):
-                raise SystemExit(f"{side.title}: callgrind dumps for {len(totals)} of {len(names)} scenarios")
-            return {name: totals[index] / requests for index, name in enumerate(names)}
-        return found
+        return json.loads(report.read_text())
+
+
+def counted(side: Side, names: list[str], requests: int) -> dict[str, float]:
+    """Instructions per request of each scenario on ``side``, under callgrind."""
+    from bench_fastapi_path import callgrind_per_request
+
+    # First without valgrind: a child on the wrong code stops here with its reason on show.
+    show_origin(side, run_child(side, "verify", [], requests))
+    command = child_command(side, "count", "--requests", str(requests))
+    for name in names:
+        command += ["--scenario", name]
+    saved = dict(os.environ)
+    os.environ.update(child_env(side))  # callgrind_per_request runs valgrind in this environment
+    try:
+        return callgrind_per_request(command, names, requests)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def show_origin(side: Side, origin: dict[str, str]) -> None:
@@ -424,16 +430,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile by function, before against after")
     parser.add_argument("--rounds", type=int, default=15, help="timed: interleaved rounds")
     parser.add_argument("--target-ms", type=float, default=20.0, help="timed: duration of one batch")
-    parser.add_argument("--requests", type=int, help="measured requests per scenario (200; --profile: 5000)")
+    parser.add_argument("--requests", type=int, help="measured requests per scenario (300; --profile: 5000)")
     parser.add_argument("--top", type=int, default=15, help="--profile: functions shown per scenario")
     parser.add_argument("-k", default="", help="only scenarios whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--child", choices=("serve", "count", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("serve", "verify", "count", "profile"), help=argparse.SUPPRESS)
     parser.add_argument("--checkout", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scenario", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    requests = args.requests or (5000 if args.profile else 200)
+    requests = args.requests or (5000 if args.profile else 300)
     if args.child:
         child(args.child, args.checkout, args.scenario, requests, args.report)
         return
@@ -445,14 +451,12 @@ def main() -> None:
         raise SystemExit("--instructions needs valgrind (Debian package `valgrind`)")
     # SIGTERM unwinds like Ctrl-C, so the temporary worktrees are removed either way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    if args.instructions:
-        callgrind.client_requests()  # compiled here, not under valgrind
     started, load_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_avg()
     with checkouts({"before": args.before, "after": args.after}) as sides:
         if args.instructions:
-            figures = {side.label: run_child(side, "count", names, requests, valgrind=True) for side in sides}
+            figures = {side.label: counted(side, names, requests) for side in sides}
         elif args.profile:
-            found = {side.label: run_child(side, "profile", names, requests, valgrind=False) for side in sides}
+            found = {side.label: run_child(side, "profile", names, requests) for side in sides}
         else:
             figures = timed(sides, names, args.rounds, args.target_ms)
     ended = time.strftime("%H:%M UTC", time.gmtime())

@@ -144,6 +144,13 @@ GROUPS: dict[str, list[Attack]] = {
             b"--BX\r\n" + PART + b"--B--\r\n",
         ),
         Attack(
+            "junk around the first delimiter",
+            b"/form",
+            b"POST",
+            _multipart(b"--XBX\r\n" + PART + b"--B--\r\n"),
+            b"--XBX\r\n" + PART + b"--B--\r\n",
+        ),
+        Attack(
             "continuation line",
             b"/form",
             b"POST",

@@ -27,6 +27,7 @@ REFUSED = {
     "long preamble": b"preamble " * 1000 + b"\r\n" + GOOD,
     "junk after the first delimiter": b"--BX\r\n" + PART + b"--B--\r\n",
     "junk delimiter then a real one": b"--BX\r\n--B\r\n" + PART + b"--B--\r\n",
+    "junk around the first delimiter": b"--XBX\r\n" + PART + b"--B--\r\n",
     "header continuation line": b'--B\r\nContent-Disposition: form-data;\r\n name="a"\r\n\r\nvalue\r\n--B--\r\n',
     "tab continuation line": b'--B\r\nContent-Disposition: form-data; name="a"\r\n\tx\r\n\r\nvalue\r\n--B--\r\n',
     "bare CR in a header value": b'--B\r\nContent-Disposition: form-data; name="a\rb"\r\n\r\nvalue\r\n--B--\r\n',
