@@ -380,10 +380,11 @@ def counted(side: Side, names: list[str], requests: int) -> dict[str, float]:
     saved = dict(os.environ)
     os.environ.update(child_env(side))  # callgrind_per_request runs valgrind in this environment
     try:
-        return callgrind_per_request(command, names, requests)
+        found = callgrind_per_request(command, names, requests)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    return {name: found[name] for name in names}
 
 
 def show_origin(side: Side, origin: dict[str, str]) -> None:
