@@ -13,12 +13,13 @@ Timed (default): both children stay up; every round visits every scenario (order
 runs at a time.
 ``--instructions``: each side runs once under valgrind's callgrind, counted the way ``bench_inprocess.py
 --instructions`` counts (its worker: for each scenario, after a warm-up, the counters are zeroed, N requests made
-and the counters dumped): instructions per request, deterministic on a loaded machine.
-``--profile``: cProfile of each side on the selected scenarios, functions sorted by the change of their own
-time, with calls per request (which are deterministic): where a difference comes from.
+and the counters dumped): instructions per request, deterministic on a loaded machine (the 1 MiB upload moves by
+a few % between runs of the same code).
+``--profile``: for each selected scenario and function, per request, the Python bytecodes executed and the
+calls made (both deterministic) and cProfile's own time, before against after: where a difference comes from.
 
     python tests-integration/benchmarks/bench_revisions.py [--before 79b7f39] [--after HEAD] [--rounds 15]
-    python tests-integration/benchmarks/bench_revisions.py --instructions [--requests 200] [-k SUBSTRING]
+    python tests-integration/benchmarks/bench_revisions.py --instructions [--requests 300] [-k SUBSTRING]
     python tests-integration/benchmarks/bench_revisions.py --profile -k "route: 404" [--requests 5000]
 
 ``--before HEAD --after HEAD`` measures the same code twice: the noise of the method on this machine.
