@@ -109,10 +109,12 @@ async def serve(app: Any, scope: Scope, receive: Receive, send: Send, fast: Fast
         except Exception as exc:
             await fast._fail(exc, None, scope, receive, _StartTracker(send, True), errors)
         return
-    # Anything else: the router's general dispatch, continuing from this lookup.
+    # Anything else: the general dispatch of the router that made the lookup (the application's, or a Router
+    # mounted in it that the lookup carried on into), continuing from it.
+    router, found = target
     tracker = _StartTracker(send)
     try:
-        await router.app(scope, receive, tracker, found=target)
+        await router.app(scope, receive, tracker, found=found)
     except Exception as exc:
         await fast._fail(exc, None, scope, receive, tracker, errors)
 
