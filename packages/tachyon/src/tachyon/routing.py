@@ -471,10 +471,11 @@ def _mounted_router(mount: Mount) -> Router | None:
     is ``mount.app``). Middleware on the Mount, any other app or an overridden dispatch method: None.
     """
     app = mount.app
+    if not isinstance(app, Router):
+        return None
     cls = type(app)
     if (
-        isinstance(app, Router)
-        and cls.__call__ is Router.__call__
+        cls.__call__ is Router.__call__
         and cls.app is Router.app
         and cls.fast_path_lookup is Router.fast_path_lookup
         and app._tachyon_plain_stack is not None
