@@ -402,6 +402,11 @@ MOUNT_ROUTES = [
     Mount("/plain", routes=[Route("/", scoped), Route("/{name}", scoped, name="named")], name="plain"),
     Mount("/noredirect", app=Router(routes=[Route("/slash/", scoped)], redirect_slashes=False)),
     Mount("/default", app=Router(routes=[Route("/x", scoped)], default=inner_default)),
+    # An opaque route inside: the inner lookup hands over to the inner router's general dispatch.
+    Mount(
+        "/hosted",
+        app=Router(routes=[Host("elsewhere.test", app=Router(routes=[Route("/x", ok)])), Route("/x", scoped)]),
+    ),
 ]
 # A mount matching every path: the outer router's own 404 and slash redirect never apply then (the mount
 # matched), the inner router's do.
@@ -441,6 +446,9 @@ MOUNT_REQUESTS = [
     ("GET", "/noredirect/slash"),
     ("GET", "/default/nothing"),
     ("GET", "/default/x/"),
+    ("GET", "/hosted/x"),
+    ("GET", "/hosted/x/"),
+    ("GET", "/hosted/nothing"),
     ("GET", "/catch/5"),
     ("GET", "/missing"),
 ]
