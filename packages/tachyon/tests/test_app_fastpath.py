@@ -21,7 +21,7 @@ from tachyon.middleware.exceptions import ExceptionMiddleware
 from tachyon.middleware.gzip import GZipMiddleware
 from tachyon.requests import Request
 from tachyon.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from tachyon.routing import Mount, Route, Router
+from tachyon.routing import BaseRoute, Host, Mount, Route, Router
 from tachyon.types import ASGIApp, Message, Receive, Scope, Send
 from tachyon_router.convertors import Convertor, register_url_convertor
 
@@ -51,6 +51,20 @@ class AddHeader:
             await send(message)
 
         await self.app(scope, receive, tagged)
+
+
+class Marker:
+    """A user middleware (or layer put in by hand) that notes it ran, in MARKS."""
+
+    def __init__(self, app: ASGIApp, mark: str) -> None:
+        self.app, self.mark = app, mark
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        MARKS.append(self.mark)
+        await self.app(scope, receive, send)
+
+
+MARKS: list[str] = []
 
 
 class Recover:
@@ -156,7 +170,15 @@ HANDLER_SETS: dict[str, dict[Any, Callable[..., Any]]] = {
 }
 
 
-async def transcript(app: Any, asgi: types.SimpleNamespace, path: str, fail_on: str | None = None) -> Any:
+async def transcript(
+    app: Any,
+    asgi: types.SimpleNamespace,
+    path: str,
+    fail_on: str | None = None,
+    *,
+    method: str = "GET",
+    root_path: str = "",
+) -> Any:
     """The messages the app sent and the exception that escaped it (type and text), for comparison."""
     messages: list[Message] = []
 
@@ -176,7 +198,7 @@ async def transcript(app: Any, asgi: types.SimpleNamespace, path: str, fail_on: 
 
     escaped = None
     try:
-        await app(asgi.http_scope(path), receive, send)
+        await app(asgi.http_scope(path, method, root_path=root_path), receive, send)
     except Exception as exc:
         escaped = (type(exc).__name__, str(exc))
     return messages, escaped
@@ -287,30 +309,22 @@ async def test_the_failing_endpoints_fail_as_intended(asgi: types.SimpleNamespac
 
 
 async def test_replacing_the_stack_or_a_layer_turns_the_fast_path_off(asgi: types.SimpleNamespace) -> None:
-    seen: list[str] = []
-
-    class Spy:
-        def __init__(self, app: ASGIApp, label: str) -> None:
-            self.app, self.label = app, label
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            seen.append(self.label)
-            await self.app(scope, receive, send)
-
+    MARKS.clear()
     app = fast_app({})
     assert (await asgi.request(app, "/ok/1")).status == 200
     stack = app.middleware_stack
     assert isinstance(stack, ServerErrorMiddleware)
     exception_layer = stack.app
-    stack.app = Spy(exception_layer, "between")
+    stack.app = Marker(exception_layer, "between")
     assert (await asgi.request(app, "/ok/1")).status == 200
     stack.app = exception_layer
-    exception_layer.app = Spy(app.router, "router")  # type: ignore[attr-defined]
+    exception_layer.app = Marker(app.router, "router")  # type: ignore[attr-defined]
     assert (await asgi.request(app, "/ok/1")).status == 200
     exception_layer.app = app.router  # type: ignore[attr-defined]
-    app.middleware_stack = Spy(stack, "outer")
+    app.middleware_stack = Marker(stack, "outer")
     assert (await asgi.request(app, "/ok/1")).status == 200
-    assert seen == ["between", "router", "outer"]
+    assert MARKS == ["between", "router", "outer"]
+    MARKS.clear()
 
 
 async def test_a_route_whose_app_was_replaced_is_called(asgi: types.SimpleNamespace) -> None:
@@ -343,3 +357,357 @@ async def test_a_mounted_router_is_entered_directly_until_its_stack_is_replaced(
     inner.middleware_stack = spy
     assert (await asgi.request(app, "/v2/items/6")).status == 200
     assert seen == ["/v2/items/6"]
+
+
+# --- Mounts: the fast path carries on into a plain Mount of a stock Router -------------------------------------
+
+# The scopes `scoped` was called with, in order (a shallow copy each, taken when the endpoint runs).
+SCOPES: list[dict[str, Any]] = []
+
+
+async def scoped(request: Request) -> Response:
+    SCOPES.append(dict(request.scope))
+    return JSONResponse(
+        {
+            "params": request.path_params,
+            "root_path": request.scope["root_path"],
+            "url": str(request.url),
+            "leaf": str(request.url_for("leaf", version=3, k="z", id=9)),
+            "named": str(request.url_for("plain:named", name="n")),
+        }
+    )
+
+
+async def inner_default(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("inner default", status_code=418)(scope, receive, send)
+
+
+INNER = Router(
+    routes=[
+        Route("/items/{id:int}", scoped),
+        Route("/methods/{id:int}", scoped, methods=["PUT", "PATCH"]),
+        Route("/slash/", scoped),
+        Route("/convert/{v:explode}", scoped),
+        Route("/raises", raises),
+        Route("/http", raises_http),
+        Route("/stream", streams_then_fails),
+        Mount("/deep/{k}", routes=[Route("/leaf/{id:int}", scoped, name="leaf")]),
+    ]
+)
+MOUNT_ROUTES = [
+    Route("/top/{id:int}", scoped),
+    # Matches /v1/items/... by path only: the mount after it wins for GET (Starlette keeps looking after a 405).
+    Route("/v1/items/{id:int}", scoped, methods=["POST"]),
+    Mount("/v{version:int}", app=INNER),
+    Mount("/plain", routes=[Route("/", scoped), Route("/{name}", scoped, name="named")], name="plain"),
+    Mount("/noredirect", app=Router(routes=[Route("/slash/", scoped)], redirect_slashes=False)),
+    Mount("/default", app=Router(routes=[Route("/x", scoped)], default=inner_default)),
+    # An opaque route inside: the inner lookup hands over to the inner router's general dispatch.
+    Mount(
+        "/hosted",
+        app=Router(routes=[Host("elsewhere.test", app=Router(routes=[Route("/x", ok)])), Route("/x", scoped)]),
+    ),
+]
+# A mount matching every path: the outer router's own 404 and slash redirect never apply then (the mount
+# matched), the inner router's do.
+# Behind a Host the outer lookup has an opaque route to ask first: the general dispatch runs (the reference here).
+MOUNT_SETS: dict[str, list[Any]] = {
+    "mounts": MOUNT_ROUTES,
+    "and a catch-all mount": [*MOUNT_ROUTES, Mount("", app=Router(routes=[Route("/catch/{id:int}", scoped)]))],
+    "behind a host": [Host("elsewhere.test", app=Router(routes=[Route("/top/{id:int}", ok)])), *MOUNT_ROUTES],
+}
+MOUNT_REQUESTS = [
+    ("GET", "/top/1"),
+    ("GET", "/top/1/"),
+    ("GET", "/v2/items/5"),
+    ("GET", "/v2/items/5/"),
+    ("GET", "/v2/items/x"),
+    ("GET", "/v2/nothing"),
+    ("GET", "/v2/slash"),
+    ("GET", "/v2/slash/"),
+    ("GET", "/v2/methods/3"),
+    ("PUT", "/v2/methods/3"),
+    ("HEAD", "/v2/items/5"),
+    ("GET", "/v2/convert/abc"),
+    ("GET", "/v2/raises"),
+    ("GET", "/v2/http"),
+    ("GET", "/v2/stream"),
+    ("GET", "/v2/deep/q/leaf/8"),
+    ("GET", "/v2/deep/q/leaf/8/"),
+    ("GET", "/v2/deep/q/nothing"),
+    ("POST", "/v2/deep/q/leaf/8"),
+    ("GET", "/v2"),
+    ("GET", "/v2/"),
+    ("GET", "/v1/items/4"),
+    ("POST", "/v1/items/4"),
+    ("GET", "/plain"),
+    ("GET", "/plain/"),
+    ("GET", "/plain/abc"),
+    ("GET", "/noredirect/slash"),
+    ("GET", "/default/nothing"),
+    ("GET", "/default/x/"),
+    ("GET", "/hosted/x"),
+    ("GET", "/hosted/x/"),
+    ("GET", "/hosted/nothing"),
+    ("GET", "/catch/5"),
+    ("GET", "/missing"),
+]
+
+
+def mount_app(routes: list[Any], handlers: dict[Any, Any], stack: str, *, layered: bool = False) -> Tachyon:
+    """The application, its stack built now (with the fast path unless ``layered``)."""
+    app = Tachyon(routes=routes, exception_handlers=handlers, **STACKS[stack])
+    with pytest.MonkeyPatch.context() as patch:
+        if layered:
+            patch.setattr(FastPath, "attach", classmethod(lambda cls, *layers: None))
+        app.middleware_stack = app.build_middleware_stack()
+    assert (app._tachyon_fast_path is None) is layered
+    return app
+
+
+def seen_scopes(app: Tachyon) -> list[list[tuple[str, Any]]]:
+    """The scopes ``scoped`` saw, in key order, with this application's own objects (and the body limit's
+    per-request responder) named."""
+    named = {id(app): "<the application>", id(app.router): "<its router>", id(exception_layer(app)._tables): "<tables>"}
+    return [
+        [
+            (key, type(value).__name__ if key == "starlette._body_limit_responder" else named.get(id(value), value))
+            for key, value in scope.items()
+        ]
+        for scope in SCOPES
+    ]
+
+
+async def mount_transcripts(
+    asgi: types.SimpleNamespace,
+    routes: list[Any],
+    handlers: dict[Any, Any],
+    stack: str,
+    method: str,
+    path: str,
+    root_path: str,
+    fail_on: str | None = None,
+) -> tuple[Any, Any]:
+    """(layered, fast): the messages, the escaped exception and the scopes the endpoint saw, each."""
+    runs = []
+    for layered in (True, False):
+        app = mount_app(routes, handlers, stack, layered=layered)
+        SCOPES.clear()
+        outcome = await transcript(app, asgi, path, fail_on, method=method, root_path=root_path)
+        runs.append((outcome, seen_scopes(app)))
+        assert (exception_layer(app)._fast_path is None) is layered
+    SCOPES.clear()
+    return runs[0], runs[1]
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+@pytest.mark.parametrize("routes", list(MOUNT_SETS))
+@pytest.mark.parametrize("root_path", ["", "/api"])
+@pytest.mark.parametrize(("method", "path"), MOUNT_REQUESTS)
+async def test_a_mounted_router_answers_like_the_layered_stack(
+    asgi: types.SimpleNamespace, stack: str, routes: str, root_path: str, method: str, path: str
+) -> None:
+    layered, fast = await mount_transcripts(asgi, MOUNT_SETS[routes], {}, stack, method, path, root_path)
+    assert fast == layered
+
+
+MOUNT_FAILURES = ["/v2/items/5", "/v2/items/5/", "/v2/nothing", "/v2/methods/3", "/v2/convert/abc", "/v2/raises"]
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+@pytest.mark.parametrize("handlers", list(HANDLER_SETS), ids=list(HANDLER_SETS))
+@pytest.mark.parametrize("path", [*MOUNT_FAILURES, "/v2/http", "/v2/stream", "/default/nothing"])
+@pytest.mark.parametrize("fail_on", [None, "http.response.start", "http.response.body"])
+async def test_failures_below_a_mount_answer_like_the_layered_stack(
+    asgi: types.SimpleNamespace, stack: str, handlers: str, path: str, fail_on: str | None
+) -> None:
+    table = HANDLER_SETS[handlers]
+    layered, fast = await mount_transcripts(asgi, MOUNT_ROUTES, table, stack, "GET", path, "", fail_on)
+    assert fast == layered
+
+
+async def test_the_child_scope_below_nested_mounts(asgi: types.SimpleNamespace) -> None:
+    app = mount_app(MOUNT_ROUTES, {}, "default")
+    SCOPES.clear()
+    result = await asgi.request(app, "/v2/deep/q/leaf/8", root_path="/api")
+    assert result.status == 200
+    assert result.body == (
+        b'{"params":{"version":2,"k":"q","id":8},"root_path":"/api/v2/deep/q",'
+        b'"url":"http://testserver/api/v2/deep/q/leaf/8","leaf":"http://testserver/api/v3/deep/z/leaf/9",'
+        b'"named":"http://testserver/api/plain/n"}'
+    )
+    (scope,) = SCOPES
+    outer_mount, deep_mount = MOUNT_ROUTES[2], INNER.routes[-1]
+    leaf = deep_mount.routes[0]
+    added = list(scope)[list(scope).index("app") :]
+    assert added == [
+        "app",
+        "starlette.exception_handlers",
+        "router",
+        "route",
+        "path_params",
+        "app_root_path",
+        "endpoint",
+    ]
+    assert scope["router"] is app.router
+    assert scope["route"] is leaf
+    assert scope["endpoint"] is scoped
+    assert scope["path_params"] == {"version": 2, "k": "q", "id": 8}
+    paths = (scope["root_path"], scope["app_root_path"], scope["path"])
+    assert paths == ("/api/v2/deep/q", "/api", "/api/v2/deep/q/leaf/8")
+    assert outer_mount.app is INNER
+    # url_path_for does not depend on how requests are served.
+    assert app.url_path_for("leaf", version=3, k="z", id=9) == "/v3/deep/z/leaf/9"
+    assert app.url_path_for("plain", path="/x") == "/plain/x"
+    SCOPES.clear()
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+async def test_the_router_dispatch_is_not_entered_below_a_plain_mount(
+    asgi: types.SimpleNamespace, stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[str] = []
+    app = mount_app(MOUNT_ROUTES, {}, stack)
+    original = Router.app
+
+    async def router_app(self: Router, *args: Any, **kwargs: Any) -> None:
+        entered.append(scope_path(args[0]))
+        await original(self, *args, **kwargs)
+
+    def scope_path(scope: Scope) -> str:
+        return str(scope["path"])
+
+    monkeypatch.setattr(Router, "app", router_app)
+    for method, path, status in (
+        ("GET", "/v2/items/5", 200),
+        ("GET", "/v2/deep/q/leaf/8", 200),
+        ("GET", "/v2/nothing", 404),
+        ("GET", "/v2/deep/q/nothing", 404),
+        ("GET", "/v2/methods/3", 405),
+        ("GET", "/v2/items/5/", 307),
+        ("GET", "/plain/", 200),
+    ):
+        assert (await asgi.request(app, path, method)).status == status, path
+    assert entered == []
+    # A custom default of the inner router: its general dispatch runs it, continuing from the lookup.
+    result = await asgi.request(app, "/default/nothing")
+    assert (result.status, result.text) == (418, "inner default")
+    assert entered == ["/default/nothing"]
+    SCOPES.clear()
+
+
+class OwnDispatch(Router):
+    async def app(self, scope: Scope, receive: Receive, send: Send, **kwargs: Any) -> None:
+        MARKS.append("own app")
+        await super().app(scope, receive, send, **kwargs)
+
+
+class OwnCall(Router):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        MARKS.append("own call")
+        await super().__call__(scope, receive, send)
+
+
+class OwnLookup(Router):
+    def fast_path_lookup(self, scope: Scope) -> tuple[int, Any]:
+        MARKS.append("own lookup")
+        return super().fast_path_lookup(scope)
+
+
+class Stock(Router):
+    """Overrides nothing the fast path stands for: carried through like a Router."""
+
+
+class HandledMount(Mount):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        MARKS.append("mount handle")
+        await super().handle(scope, receive, send)
+
+
+async def item(request: Request) -> Response:
+    return JSONResponse({"params": request.path_params, "root_path": request.scope["root_path"]})
+
+
+def leaf_routes() -> list[BaseRoute]:
+    return [Route("/items/{id:int}", item)]
+
+
+# What the fast path must not carry through: (mount, the marks the request leaves, whether Router.app is entered).
+CUSTOMISED: dict[str, Callable[[], tuple[BaseRoute, list[str]]]] = {
+    "middleware on the mount": lambda: (
+        Mount("/m", routes=leaf_routes(), middleware=[Middleware(Marker, mark="mount middleware")]),
+        ["mount middleware"],
+    ),
+    "middleware on the inner router": lambda: (
+        Mount("/m", app=Router(routes=leaf_routes(), middleware=[Middleware(Marker, mark="router middleware")])),
+        ["router middleware"],
+    ),
+    "a body limit on the mount": lambda: (Mount("/m", routes=leaf_routes(), max_body_size=10), []),
+    "an overridden Router.app": lambda: (Mount("/m", app=OwnDispatch(routes=leaf_routes())), ["own app"]),
+    "an overridden Router.__call__": lambda: (Mount("/m", app=OwnCall(routes=leaf_routes())), ["own call"]),
+    "an overridden fast_path_lookup": lambda: (Mount("/m", app=OwnLookup(routes=leaf_routes())), []),
+    "an overridden Mount.handle": lambda: (HandledMount("/m", routes=leaf_routes()), ["mount handle"]),
+    "an ASGI app": lambda: (Mount("/m", app=Marker(Router(routes=leaf_routes()), "asgi app")), ["asgi app"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CUSTOMISED))
+async def test_a_customised_mount_or_inner_router_runs_as_built(
+    asgi: types.SimpleNamespace, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[str] = []
+    original = Router.app
+
+    async def router_app(self: Router, *args: Any, **kwargs: Any) -> None:
+        entered.append(type(self).__name__)
+        await original(self, *args, **kwargs)
+
+    mount, marks = CUSTOMISED[case]()
+    app = mount_app([mount], {}, "default")
+    monkeypatch.setattr(Router, "app", router_app)
+    MARKS.clear()
+    result = await asgi.request(app, "/m/items/3")
+    assert (result.status, result.body) == (200, b'{"params":{"id":3},"root_path":"/m"}')
+    assert MARKS == marks
+    # The application's router resolved the mount and did not carry on: its general dispatch ran.
+    assert entered[:1] == ["Router"]
+    MARKS.clear()
+    SCOPES.clear()
+
+
+async def test_a_router_subclass_with_stock_dispatch_is_carried_through(
+    asgi: types.SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[str] = []
+
+    async def router_app(self: Router, *args: Any, **kwargs: Any) -> None:
+        entered.append("router")
+
+    app = mount_app([Mount("/m", app=Stock(routes=leaf_routes()))], {}, "default")
+    monkeypatch.setattr(Router, "app", router_app)
+    assert (await asgi.request(app, "/m/items/3")).status == 200
+    assert (await asgi.request(app, "/m/nothing")).status == 404
+    assert entered == []
+    SCOPES.clear()
+
+
+async def test_rewiring_a_mount_after_its_first_request_is_honoured(asgi: types.SimpleNamespace) -> None:
+    inner = Router(routes=leaf_routes())
+    mount = Mount("/m", app=inner)
+    app = Tachyon(routes=[Route("/", item), mount])
+    assert (await asgi.request(app, "/m/items/3")).status == 200
+    MARKS.clear()
+    mount.app = Marker(inner, "replaced mount app")
+    assert (await asgi.request(app, "/m/items/3")).status == 200
+    assert MARKS == ["replaced mount app"]
+    mount.app = inner
+    inner.middleware_stack = Marker(inner.middleware_stack, "replaced router stack")
+    assert (await asgi.request(app, "/m/items/3")).status == 200
+    assert MARKS == ["replaced mount app", "replaced router stack"]
+    # Restored, and a route added to the inner router after the outer table was built is found.
+    inner.middleware_stack = inner._tachyon_plain_stack
+    inner.routes.append(Route("/late", item))
+    assert (await asgi.request(app, "/m/late")).status == 200
+    assert MARKS == ["replaced mount app", "replaced router stack"]
+    MARKS.clear()
+    SCOPES.clear()

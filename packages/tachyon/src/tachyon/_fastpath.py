@@ -14,7 +14,9 @@ Behaviour is the layers': the same messages in the same order, the same handlers
 started" knowledge, the same exception escaping (``tests/test_app_fastpath.py`` compares them message for
 message). The router answers with a small result (``RESOLVED_*``, from ``Router.fast_path_lookup``) and never
 calls into the middleware; a 404/405 it refuses is answered here, without raising while only the built-in
-HTTPException handler would see it.
+HTTPException handler would see it. The lookup carries on through a plain Mount of a Router without middleware
+(the mount's child scope, then the inner router's own lookup), so a route below such a mount runs inline too,
+and what the lookup cannot finish goes to the general dispatch of the router that made it.
 """
 
 from __future__ import annotations
@@ -109,10 +111,12 @@ async def serve(app: Any, scope: Scope, receive: Receive, send: Send, fast: Fast
         except Exception as exc:
             await fast._fail(exc, None, scope, receive, _StartTracker(send, True), errors)
         return
-    # Anything else: the router's general dispatch, continuing from this lookup.
+    # Anything else: the general dispatch of the router that made the lookup (the application's, or a Router
+    # mounted in it that the lookup carried on into), continuing from it.
+    router, found = target
     tracker = _StartTracker(send)
     try:
-        await router.app(scope, receive, tracker, found=target)
+        await router.app(scope, receive, tracker, found=found)
     except Exception as exc:
         await fast._fail(exc, None, scope, receive, tracker, errors)
 

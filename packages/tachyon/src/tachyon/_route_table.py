@@ -102,9 +102,14 @@ _MOUNT_HANDLE = 6
 class _Compiled:
     """One immutable snapshot of a route list: the table plus what each index dispatches to."""
 
-    __slots__ = ("version", "lookup", "routes", "kinds", "first_segments", "endpoints")
+    __slots__ = ("version", "lookup", "routes", "kinds", "first_segments", "endpoints", "mounted_routers")
 
-    def __init__(self, routes: _RouteList, classify: Callable[[Any], tuple[int, RouteSpec]]) -> None:
+    def __init__(
+        self,
+        routes: _RouteList,
+        classify: Callable[[Any], tuple[int, RouteSpec]],
+        mounted_router: Callable[[Any], Any],
+    ) -> None:
         self.version = routes._version
         snapshot = tuple(routes)
         kinds: list[int] = []
@@ -122,6 +127,11 @@ class _Compiled:
             if kind == _ROUTE and hasattr(route.app, _ENDPOINT_CALL)
             else None
             for route, kind in zip(snapshot, kinds, strict=True)
+        )
+        # For plain Mounts whose app is a Router the fast path can carry on into (``mounted_router`` decides):
+        # that Router, used while mount.app is still it (Router.fast_path_lookup).
+        self.mounted_routers = tuple(
+            mounted_router(route) if kind == _MOUNT else None for route, kind in zip(snapshot, kinds, strict=True)
         )
         self.lookup = RouteTable(specs, backend=_table_backend).lookup
         self.first_segments = _literal_first_segments(specs)
@@ -144,6 +154,7 @@ def _literal_first_segments(specs: Sequence[RouteSpec]) -> frozenset[str] | None
     return frozenset(segments)
 
 
-# A lookup handed from Router.fast_path_lookup() to Router.app(): (snapshot, route path, table answer, whether the
-# slash-redirect rule was already found not to apply).
+# A lookup handed from Router.fast_path_lookup() to Router.app() (of the router that made it, which the fast path
+# gets beside it): (snapshot, route path, table answer, whether the slash-redirect rule was already found not to
+# apply).
 _Found = tuple[_Compiled, str, tuple[int, int, tuple[int, ...], dict[str, Any]], bool] | None

@@ -462,6 +462,28 @@ def _classify(route: Any) -> tuple[int, RouteSpec]:
     return _OPAQUE, opaque
 
 
+def _mounted_router(mount: Mount) -> Router | None:
+    """The Router a plain Mount's app is, when ``Router.fast_path_lookup`` may carry on into it; else None.
+
+    Decided when the outer router compiles its routes: a Router (or subclass) whose ``__call__``, ``app`` and
+    ``fast_path_lookup`` are Router's own and that was built by ``Router.__init__``, so that calling it runs
+    ``app()``, which the lookup stands for, while its ``middleware_stack`` is still that (checked per request, as
+    is ``mount.app``). Middleware on the Mount, any other app or an overridden dispatch method: None.
+    """
+    app = mount.app
+    if not isinstance(app, Router):
+        return None
+    cls = type(app)
+    if (
+        cls.__call__ is Router.__call__
+        and cls.app is Router.app
+        and cls.fast_path_lookup is Router.fast_path_lookup
+        and app._tachyon_plain_stack is not None
+    ):
+        return app
+    return None
+
+
 # What Router.fast_path_lookup() found (see there).
 RESOLVED_ENDPOINT = 0
 RESOLVED_REFUSAL = 1
@@ -529,7 +551,7 @@ class Router:
         self._tachyon_compiled = None
 
     def _compile(self) -> _Compiled:
-        compiled = _Compiled(self._tachyon_routes, _classify)
+        compiled = _Compiled(self._tachyon_routes, _classify, _mounted_router)
         self._tachyon_compiled = compiled
         return compiled
 
@@ -582,7 +604,14 @@ class Router:
         - ``(RESOLVED_REFUSAL, (status_code, headers))``: the HTTPException ``app()`` would raise (the built-in
           404; a plain Route's 405, with the scope entered as for ``handle()``).
         - ``(RESOLVED_REDIRECT, response)``: the slash redirect ``app()`` would send.
-        - ``(RESOLVED_OTHER, found)``: anything else; ``app(..., found=found)`` continues from this lookup.
+        - ``(RESOLVED_OTHER, (router, found))``: anything else; ``router.app(..., found=found)`` continues from
+          this lookup.
+
+        When the winner is a plain Mount of a Router without middleware (``_mounted_router``, decided when the
+        routes are compiled), the scope is entered as ``app()`` enters the mount (the mount as ``route``, then
+        its child scope) and the answer is the inner Router's own ``fast_path_lookup``, whose ``router`` may
+        then be the inner one: everything below the mount, including its 404, 405 and slash redirect, is the
+        inner Router's, as when ``app()`` calls it.
         """
         scope.setdefault("router", self)
         current = self._tachyon_compiled
@@ -603,6 +632,13 @@ class Router:
                     params = answer[3]
                     scope["path_params"] = _merge_params(scope, params) if scope.get("path_params") else params
                     return RESOLVED_ENDPOINT, endpoint[1]
+                inner = compiled.mounted_routers[full]
+                if inner is not None and route.app is inner and inner.middleware_stack is inner._tachyon_plain_stack:
+                    # What app() does for a _MOUNT, then what the inner Router's app() would look up.
+                    scope["route"] = route
+                    scope.update(_mount_child_scope(scope, route_path, answer[3], inner))
+                    inner_answer: tuple[int, Any] = inner.fast_path_lookup(scope)
+                    return inner_answer
             elif answer[1] >= 0:
                 # A method mismatch on a plain Route: the 405 its handle() would raise.
                 partial = answer[1]
@@ -619,8 +655,8 @@ class Router:
                         return RESOLVED_REDIRECT, RedirectResponse(url=str(URL(scope=toggled)))
                 if getattr(self.default, "__func__", None) is Router.not_found and "app" in scope:
                     return RESOLVED_REFUSAL, _NOT_FOUND
-                return RESOLVED_OTHER, (compiled, route_path, answer, True)
-        return RESOLVED_OTHER, (compiled, route_path, answer, False)
+                return RESOLVED_OTHER, (self, (compiled, route_path, answer, True))
+        return RESOLVED_OTHER, (self, (compiled, route_path, answer, False))
 
     async def app(self, scope: Scope, receive: Receive, send: Send, *, found: _Found = None) -> None:
         # ``found``: what fast_path_lookup() already looked up for this (HTTP) scope.
