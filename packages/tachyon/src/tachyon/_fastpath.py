@@ -53,22 +53,23 @@ async def serve(app: Any, scope: Scope, receive: Receive, send: Send, fast: Fast
         if fast is None or scope["type"] != "http":
             await stack(scope, receive, send)
             return
-        errors = fast.errors
+        # One tuple unpacked, then identity checks on locals (``stack`` is never None here, so a fast path
+        # without ServerErrorMiddleware, ``errors`` None, fails the first test).
+        errors, handlers, router, router_stack = fast.layers
         if (
             stack is not errors
-            or errors is None
-            or errors.app is not fast.handlers
-            or fast.handlers.app is not fast.router
-            or fast.router.middleware_stack is not fast.router_stack
+            or errors.app is not handlers
+            or handlers.app is not router
+            or router.middleware_stack is not router_stack
         ):
             await stack(scope, receive, send)
             return
     else:
         # Inside ExceptionMiddleware.__call__, below the user middleware: ServerErrorMiddleware runs outside.
         errors = None
-    handlers = fast.handlers
+        handlers = fast.handlers
+        router = fast.router
     scope[HANDLERS_SCOPE_KEY] = handlers._tables
-    router = fast.router
     try:
         kind, target = router.fast_path_lookup(scope)
         if kind == RESOLVED_REFUSAL:
@@ -130,7 +131,7 @@ class FastPath:
     (its ``_fast_path``), inside whatever wraps it.
     """
 
-    __slots__ = ("errors", "handlers", "router", "router_stack")
+    __slots__ = ("errors", "handlers", "layers", "router", "router_stack")
 
     def __init__(
         self, errors: ServerErrorMiddleware | None, handlers: ExceptionMiddleware, router: Router, router_stack: Any
@@ -139,6 +140,9 @@ class FastPath:
         self.handlers = handlers
         self.router = router
         self.router_stack = router_stack
+        # The four above in one tuple, for serve()'s per-request check (``errors`` typed loosely: serve reads
+        # its ``app`` only after ``stack is errors`` has shown it is the ServerErrorMiddleware).
+        self.layers: tuple[Any, ExceptionMiddleware, Router, Any] = (errors, handlers, router, router_stack)
 
     @classmethod
     def attach(cls, stack: ASGIApp, handlers: ASGIApp, router: Router) -> FastPath | None:
