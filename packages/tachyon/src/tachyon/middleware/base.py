@@ -82,6 +82,22 @@ def _is_final(message: Message) -> bool:
     return kind == _PATHSEND or (kind == _BODY and not message.get("more_body", False))
 
 
+def _failure(exchange: _TaskGroupExchange | _InlineExchange) -> BaseException:
+    """What ``call_next`` raises when the application ended without starting a response."""
+    error = exchange.error
+    if error is None:
+        return RuntimeError("No response returned.")
+    exchange.error_reraised = True
+    return _as_call_next_error(error)
+
+
+def _replay(start: Message, body: BodyStreamGenerator, debug_info: Any) -> Response:
+    """The response ``call_next`` returns: the application's start message, its body replayed from ``body``."""
+    replay = _StreamingResponse(status_code=start["status"], content=body, info=debug_info)
+    replay.raw_headers = start.get("headers", [])
+    return replay
+
+
 class _CachedRequest(Request):
     """The request given to ``dispatch``; it also feeds the request body to the wrapped application.
 
@@ -219,20 +235,10 @@ class _TaskGroupExchange:
                 else:
                     break
         except anyio.EndOfStream:
-            raise self._failure()
+            raise _failure(self)
 
         assert kind == _START
-        replay = _StreamingResponse(status_code=first["status"], content=self.replay_body(), info=debug_info)
-        replay.raw_headers = first.get("headers", [])
-        return replay
-
-    def _failure(self) -> BaseException:
-        """What to raise when the application ended without starting a response."""
-        error = self.error
-        if error is None:
-            return RuntimeError("No response returned.")
-        self.error_reraised = True
-        return _as_call_next_error(error)
+        return _replay(first, self.replay_body(), debug_info)
 
     async def replay_body(self) -> BodyStreamGenerator:
         async for message in self.channel_out:
@@ -560,7 +566,7 @@ class _InlineExchange:
         while True:
             first = await self.take()
             if first is None:
-                raise self._failure()
+                raise _failure(self)
             kind = first["type"]
             if kind == _DEBUG:
                 debug_info = first["info"]
@@ -569,16 +575,7 @@ class _InlineExchange:
             else:
                 break
         assert kind == _START
-        replay = _StreamingResponse(status_code=first["status"], content=self.replay_body(), info=debug_info)
-        replay.raw_headers = first.get("headers", [])
-        return replay
-
-    def _failure(self) -> BaseException:
-        error = self.error
-        if error is None:
-            return RuntimeError("No response returned.")
-        self.error_reraised = True
-        return _as_call_next_error(error)
+        return _replay(first, self.replay_body(), debug_info)
 
     async def replay_body(self) -> BodyStreamGenerator:
         messages = self.messages
