@@ -31,7 +31,7 @@ from tachyon._adapters import _RESPONSE_CALL
 from tachyon._exception_handler import HANDLERS_SCOPE_KEY, _StartTracker, handle_exception
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
-from tachyon.routing import RESOLVED_ENDPOINT, RESOLVED_REDIRECT, RESOLVED_REFUSAL, Router
+from tachyon.routing import RESOLVED_ENDPOINT, RESOLVED_REDIRECT, RESOLVED_REFUSAL, Router, _stock_dispatch
 
 __all__ = ["FastPath", "serve"]
 
@@ -150,13 +150,7 @@ class FastPath:
         around ``router``), whether the fast path applies; if so install it in ``handlers`` and return it."""
         if type(handlers) is not ExceptionMiddleware or handlers.app is not router:
             return None
-        router_class = type(router)
-        if not (
-            router_class.__call__ is Router.__call__
-            and router_class.app is Router.app
-            and router_class.fast_path_lookup is Router.fast_path_lookup
-            and router.middleware_stack == router.app
-        ):
+        if not (_stock_dispatch(router) and router.middleware_stack == router.app):
             return None
         errors = stack if type(stack) is ServerErrorMiddleware and stack.app is handlers else None
         fast = cls(errors, handlers, router, router.middleware_stack)

@@ -471,17 +471,16 @@ def _mounted_router(mount: Mount) -> Router | None:
     is ``mount.app``). Middleware on the Mount, any other app or an overridden dispatch method: None.
     """
     app = mount.app
-    if not isinstance(app, Router):
-        return None
-    cls = type(app)
-    if (
-        cls.__call__ is Router.__call__
-        and cls.app is Router.app
-        and cls.fast_path_lookup is Router.fast_path_lookup
-        and app._tachyon_plain_stack is not None
-    ):
+    if isinstance(app, Router) and _stock_dispatch(app) and app._tachyon_plain_stack is not None:
         return app
     return None
+
+
+def _stock_dispatch(router: Router) -> bool:
+    """Whether ``router``'s class keeps Router's own ``__call__``, ``app`` and ``fast_path_lookup``: what the fast
+    path stands for (checked once, for the application's router and for each mounted one)."""
+    cls = type(router)
+    return cls.__call__ is Router.__call__ and cls.app is Router.app and cls.fast_path_lookup is Router.fast_path_lookup
 
 
 # What Router.fast_path_lookup() found (see there).
