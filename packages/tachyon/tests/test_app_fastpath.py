@@ -234,6 +234,8 @@ def layered_app(handlers: dict[Any, Any], stack: str = "default") -> Tachyon:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(FastPath, "attach", classmethod(lambda cls, *layers: None))
         app.middleware_stack = app.build_middleware_stack()
+    # ...and the router dispatching through its app() (its own, fresh: ROUTES has no mounts).
+    app.router._tachyon_inline = None
     return app
 
 
@@ -411,8 +413,17 @@ MOUNT_ROUTES = [
 # A mount matching every path: the outer router's own 404 and slash redirect never apply then (the mount
 # matched), the inner router's do.
 # Behind a Host the outer lookup has an opaque route to ask first: the general dispatch runs (the reference here).
+# The same mounts with middleware on each: the application's lookup resolves the Mount, the middleware runs, then
+# the inner Router (reached through it) dispatches from its own lookup in its __call__.
+MIDDLEWARE_MOUNT_ROUTES = [
+    Mount(route.path, app=route.app, name=route.name, middleware=[Middleware(AddHeader), Middleware(PassThrough)])
+    if isinstance(route, Mount)
+    else route
+    for route in MOUNT_ROUTES
+]
 MOUNT_SETS: dict[str, list[Any]] = {
     "mounts": MOUNT_ROUTES,
+    "mounts with middleware": MIDDLEWARE_MOUNT_ROUTES,
     "and a catch-all mount": [*MOUNT_ROUTES, Mount("", app=Router(routes=[Route("/catch/{id:int}", scoped)]))],
     "behind a host": [Host("elsewhere.test", app=Router(routes=[Route("/top/{id:int}", ok)])), *MOUNT_ROUTES],
 }
@@ -454,6 +465,30 @@ MOUNT_REQUESTS = [
 ]
 
 
+def routers_of(app: Any) -> list[Router]:
+    """Every Router reachable from ``app``: through ``app``/``router`` attributes (middleware layers, the
+    application) and the routes of each Router found, mounts included."""
+    found: list[Router] = []
+    pending = [app]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Router):
+            if any(item is known for known in found):
+                continue
+            found.append(item)
+            pending += [route.app for route in item.routes if isinstance(route, Mount | Host)]
+        else:
+            pending += [getattr(item, name) for name in ("router", "app") if hasattr(item, name)]
+    return found
+
+
+def without_inline(app: Any, patch: pytest.MonkeyPatch) -> None:
+    """Turn off, for the life of ``patch``, what Router.__call__ runs itself: every router dispatches through
+    its ``middleware_stack`` (then ``app()``), as built — the reference the fast path is compared with."""
+    for router in routers_of(app):
+        patch.setattr(router, "_tachyon_inline", None)
+
+
 def mount_app(routes: list[Any], handlers: dict[Any, Any], stack: str, *, layered: bool = False) -> Tachyon:
     """The application, its stack built now (with the fast path unless ``layered``)."""
     app = Tachyon(routes=routes, exception_handlers=handlers, **STACKS[stack])
@@ -493,7 +528,10 @@ async def mount_transcripts(
     for layered in (True, False):
         app = mount_app(routes, handlers, stack, layered=layered)
         SCOPES.clear()
-        outcome = await transcript(app, asgi, path, fail_on, method=method, root_path=root_path)
+        with pytest.MonkeyPatch.context() as patch:
+            if layered:
+                without_inline(app, patch)
+            outcome = await transcript(app, asgi, path, fail_on, method=method, root_path=root_path)
         runs.append((outcome, seen_scopes(app)))
         assert (exception_layer(app)._fast_path is None) is layered
     SCOPES.clear()
@@ -655,22 +693,25 @@ CUSTOMISED: dict[str, Callable[[], tuple[BaseRoute, list[str]]]] = {
 async def test_a_customised_mount_or_inner_router_runs_as_built(
     asgi: types.SimpleNamespace, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    entered: list[str] = []
-    original = Router.app
-
-    async def router_app(self: Router, *args: Any, **kwargs: Any) -> None:
-        entered.append(type(self).__name__)
-        await original(self, *args, **kwargs)
-
+    original = Router.fast_path_lookup
     mount, marks = CUSTOMISED[case]()
     app = mount_app([mount], {}, "default")
-    monkeypatch.setattr(Router, "app", router_app)
+
+    def noted_lookup(self: Router, scope: Scope) -> tuple[int, Any]:
+        MARKS.append("application lookup" if self is app.router else "mounted lookup")
+        return original(self, scope)
+
+    monkeypatch.setattr(Router, "fast_path_lookup", noted_lookup)
     MARKS.clear()
     result = await asgi.request(app, "/m/items/3")
     assert (result.status, result.body) == (200, b'{"params":{"id":3},"root_path":"/m"}')
-    assert MARKS == marks
-    # The application's router resolved the mount and did not carry on: its general dispatch ran.
-    assert entered[:1] == ["Router"]
+    customisations = [mark for mark in MARKS if not mark.endswith(" lookup")]
+    assert customisations == marks
+    # The application's router resolved the mount without carrying on into the router below it: a lookup of that
+    # router, if any, comes after everything the mount's customisation did (its own __call__ ran it).
+    assert MARKS[0] == "application lookup"
+    if "mounted lookup" in MARKS:
+        assert MARKS.index("mounted lookup") > max((MARKS.index(mark) for mark in customisations), default=0)
     MARKS.clear()
     SCOPES.clear()
 

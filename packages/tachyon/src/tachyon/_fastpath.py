@@ -15,8 +15,9 @@ started" knowledge, the same exception escaping (``tests/test_app_fastpath.py`` 
 message). The router answers with a small result (``RESOLVED_*``, from ``Router.fast_path_lookup``) and never
 calls into the middleware; a 404/405 it refuses is answered here, without raising while only the built-in
 HTTPException handler would see it. The lookup carries on through a plain Mount of a Router without middleware
-(the mount's child scope, then the inner router's own lookup), so a route below such a mount runs inline too,
-and what the lookup cannot finish goes to the general dispatch of the router that made it.
+(the mount's child scope, then the inner router's own lookup), so a route below such a mount runs inline too; a
+plain Mount of anything else (its middleware, another app) is entered the same way and its app called here
+(``RESOLVED_APP``); what the lookup cannot finish goes to the general dispatch of the router that made it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from tachyon._adapters import _RESPONSE_CALL
 from tachyon._exception_handler import HANDLERS_SCOPE_KEY, _StartTracker, handle_exception
 from tachyon.middleware.errors import ServerErrorMiddleware
 from tachyon.middleware.exceptions import ExceptionMiddleware
-from tachyon.routing import RESOLVED_ENDPOINT, RESOLVED_REDIRECT, RESOLVED_REFUSAL, Router, _stock_dispatch
+from tachyon.routing import (
+    RESOLVED_APP,
+    RESOLVED_ENDPOINT,
+    RESOLVED_REDIRECT,
+    RESOLVED_REFUSAL,
+    Router,
+    _stock_dispatch,
+)
 
 __all__ = ["FastPath", "serve"]
 
@@ -112,12 +120,15 @@ async def serve(app: Any, scope: Scope, receive: Receive, send: Send, fast: Fast
         except Exception as exc:
             await fast._fail(exc, None, scope, receive, _StartTracker(send, True), errors)
         return
-    # Anything else: the general dispatch of the router that made the lookup (the application's, or a Router
-    # mounted in it that the lookup carried on into), continuing from it.
-    router, found = target
+    # A plain Mount's app (the scope already entered), or the general dispatch of the router that made the
+    # lookup (the application's, or a Router mounted in it that the lookup carried on into), continuing from it.
     tracker = _StartTracker(send)
     try:
-        await router.app(scope, receive, tracker, found=found)
+        if kind == RESOLVED_APP:
+            await target(scope, receive, tracker)
+        else:
+            router, found = target
+            await router.app(scope, receive, tracker, found=found)
     except Exception as exc:
         await fast._fail(exc, None, scope, receive, tracker, errors)
 

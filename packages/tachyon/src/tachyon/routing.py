@@ -488,6 +488,7 @@ RESOLVED_ENDPOINT = 0
 RESOLVED_REFUSAL = 1
 RESOLVED_REDIRECT = 2
 RESOLVED_OTHER = 3
+RESOLVED_APP = 4
 # The refusal of a request no route matches, inside an application (see Router.not_found).
 _NOT_FOUND: tuple[int, None] = (404, None)
 
@@ -507,6 +508,7 @@ async def _enter(route: Any, changes: Scope, scope: Scope, receive: Receive, sen
 class Router:
     # See __init__; a class default for subclasses that do not call it.
     _tachyon_plain_stack: Any = None
+    _tachyon_inline: Any = None
     _tachyon_compiled: _Compiled | None = None
 
     def __init__(
@@ -533,6 +535,13 @@ class Router:
         )
         # The bound method itself, kept to recognise (by identity) a stack that is still just this router.
         self._tachyon_plain_stack = self.app
+        # The same, when __call__ may run app()'s steps itself (app() and the lookup are Router's own).
+        cls = type(self)
+        self._tachyon_inline = (
+            self._tachyon_plain_stack
+            if cls.app is Router.app and cls.fast_path_lookup is Router.fast_path_lookup
+            else None
+        )
         self.middleware_stack: ASGIApp = (
             self._tachyon_plain_stack
             if middleware is None and max_body_size is None
@@ -592,7 +601,24 @@ class Router:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.middleware_stack(scope, receive, send)
+        if self.middleware_stack is not self._tachyon_inline or scope["type"] != "http":
+            await self.middleware_stack(scope, receive, send)
+            return
+        # An HTTP request to a Router without middleware whose dispatch is Router's own (a mounted Router reached
+        # through the Mount's middleware, or called by other code): what app() does, one coroutine less, from
+        # the fast path's lookup. Refusals raise what app() raises for them (the route's 405, not_found's 404).
+        kind, target = self.fast_path_lookup(scope)
+        if kind == RESOLVED_ENDPOINT:
+            # The route's app is still its request_response() adapter (the lookup checked it).
+            await scope["route"].app(scope, receive, send)
+        elif kind == RESOLVED_APP or kind == RESOLVED_REDIRECT:
+            await target(scope, receive, send)
+        elif kind == RESOLVED_REFUSAL:
+            status_code, headers = target
+            raise HTTPException(status_code=status_code, headers=headers)
+        else:
+            router, found = target
+            await router.app(scope, receive, send, found=found)
 
     def fast_path_lookup(self, scope: Scope) -> tuple[int, Any]:
         """Look an HTTP request up for the fast path (tachyon._fastpath), which runs what ``app()`` would.
@@ -603,6 +629,8 @@ class Router:
         - ``(RESOLVED_REFUSAL, (status_code, headers))``: the HTTPException ``app()`` would raise (the built-in
           404; a plain Route's 405, with the scope entered as for ``handle()``).
         - ``(RESOLVED_REDIRECT, response)``: the slash redirect ``app()`` would send.
+        - ``(RESOLVED_APP, app)``: the winner is a plain Mount; the scope is entered as ``app()`` enters it and
+          the caller calls ``app`` (the mount's app: its middleware, or a Router reached through them).
         - ``(RESOLVED_OTHER, (router, found))``: anything else; ``router.app(..., found=found)`` continues from
           this lookup.
 
@@ -631,13 +659,17 @@ class Router:
                     params = answer[3]
                     scope["path_params"] = _merge_params(scope, params) if scope.get("path_params") else params
                     return RESOLVED_ENDPOINT, endpoint[1]
-                inner = compiled.mounted_routers[full]
-                if inner is not None and route.app is inner and inner.middleware_stack is inner._tachyon_plain_stack:
-                    # What app() does for a _MOUNT, then what the inner Router's app() would look up.
+                if compiled.kinds[full] == _MOUNT:
+                    # What app() does for a _MOUNT: the scope entered, then the mount's app is called.
+                    app = route.app
                     scope["route"] = route
-                    scope.update(_mount_child_scope(scope, route_path, answer[3], inner))
-                    inner_answer: tuple[int, Any] = inner.fast_path_lookup(scope)
-                    return inner_answer
+                    scope.update(_mount_child_scope(scope, route_path, answer[3], app))
+                    inner = compiled.mounted_routers[full]
+                    if inner is not None and app is inner and inner.middleware_stack is inner._tachyon_plain_stack:
+                        # A Router without middleware: what its app() would look up.
+                        inner_answer: tuple[int, Any] = inner.fast_path_lookup(scope)
+                        return inner_answer
+                    return RESOLVED_APP, app
             elif answer[1] >= 0:
                 # A method mismatch on a plain Route: the 405 its handle() would raise.
                 partial = answer[1]
