@@ -117,9 +117,8 @@ class _CachedRequest(Request):
     both sides agree on what was read and on disconnection.
     """
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        super().__init__(scope, receive, send)
-        self._relay_state = _RELAY_PENDING
+    # A class default, as Request keeps its own: no __init__ of its own to run per request.
+    _relay_state = _RELAY_PENDING
 
     async def wrapped_receive(self) -> Message:
         state = self._relay_state
@@ -494,7 +493,8 @@ class _InlineExchange:
             self.consumer_waiting = False
             self.released = index + 1
             self.wake_consumer()
-        if _is_final(message):
+        kind = message["type"]
+        if kind == _PATHSEND or (kind == _BODY and not message.get("more_body", False)):  # _is_final, inlined
             # Park the application until the client has everything, so its background work runs afterwards
             # (being taken is part of that: the response is sent after its last message was taken).
             while not self.delivered:
