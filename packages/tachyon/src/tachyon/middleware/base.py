@@ -581,9 +581,13 @@ class _InlineExchange:
         if self.task is not None:
             raise RuntimeError("call_next() can be awaited only once per request.")
         self.start()
+        # What take() would do first: wait for a message by stepping the application in place (nothing to
+        # wait for yet). A plain endpoint has then sent its start message, taken without another coroutine.
+        self.consumer_waiting = True
+        self.step_here()
         debug_info: Any = None
         while True:
-            first = await self.take()
+            first = self.take_ready() if self.messages else await self.take()
             if first is None:
                 raise _failure(self)
             kind = first["type"]
