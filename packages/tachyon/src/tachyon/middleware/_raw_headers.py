@@ -15,31 +15,30 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 def set_raw(raw: RawHeaders, name: bytes, value: bytes) -> None:
     """``headers[name] = value``: replace the first ``name``, drop the others, else append."""
-    first = -1
-    for index in range(len(raw) - 1, -1, -1):
-        if raw[index][0] == name:
-            if first != -1:
-                del raw[first]
-            first = index
-    if first == -1:
-        raw.append((name, value))
-    else:
-        raw[first] = (name, value)
+    for first, pair in enumerate(raw):
+        if pair[0] == name:
+            raw[first] = (name, value)
+            raw[first + 1 :] = [pair for pair in raw[first + 1 :] if pair[0] != name]
+            return
+    raw.append((name, value))
 
 
 def add_vary(raw: RawHeaders, value: bytes) -> None:
     """``headers.add_vary_header(value)``: fold every Vary, then ``value``, into the first one."""
-    values = [existing for name, existing in raw if name == b"vary"]
-    if not values:
+    found = [index for index, pair in enumerate(raw) if pair[0] == b"vary"]
+    if not found:
         raw.append((b"vary", value))
         return
+    values = [raw[index][1] for index in found]
     values.append(value)
-    set_raw(raw, b"vary", b", ".join(values))
+    raw[found[0]] = (b"vary", b", ".join(values))
+    for index in reversed(found[1:]):
+        del raw[index]
 
 
 def delete_raw(raw: RawHeaders, name: bytes) -> None:
     """``del headers[name]``: remove every ``name`` (a missing one is ignored)."""
-    for pair in raw:
+    for first, pair in enumerate(raw):
         if pair[0] == name:
-            raw[:] = [pair for pair in raw if pair[0] != name]
+            raw[first:] = [pair for pair in raw[first + 1 :] if pair[0] != name]
             return
