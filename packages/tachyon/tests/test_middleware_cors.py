@@ -191,22 +191,28 @@ def test_subclass_hooks_are_still_called() -> None:
     assert ObservingCORS.explicit == ["https://example.org"]
 
 
-_names = st.sampled_from([b"vary", b"access-control-allow-origin", b"x-a", b"x-b"])
-_values = st.sampled_from([b"1", b"2", b"Origin", b"Accept"])
+_names = st.sampled_from([b"vary", b"access-control-allow-origin", b"content-length", b"x-a", b"x-b"])
+_values = st.sampled_from([b"1", b"2", b"Origin", b"Accept", b"Accept-Encoding"])
 
 
 @settings(max_examples=200, deadline=None)
 @given(raw=st.lists(st.tuples(_names, _values), max_size=8), name=_names, value=_values)
 def test_raw_header_helpers_match_mutable_headers(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
-    from tachyon.middleware.cors import _add_vary_origin, _set_raw
+    # The raw-list edits CORS and GZip make on http.response.start are MutableHeaders' own.
+    from tachyon.middleware._raw_headers import add_vary, delete_raw, set_raw
     from tachyon_http.datastructures import MutableHeaders
 
     ours, reference = list(raw), list(raw)
-    _set_raw(ours, name, value)
+    set_raw(ours, name, value)
     MutableHeaders(raw=reference)[name.decode()] = value.decode()
     assert ours == reference
 
     ours, reference = list(raw), list(raw)
-    _add_vary_origin(ours)
-    MutableHeaders(raw=reference).add_vary_header("Origin")
+    add_vary(ours, value)
+    MutableHeaders(raw=reference).add_vary_header(value.decode())
+    assert ours == reference
+
+    ours, reference = list(raw), list(raw)
+    delete_raw(ours, name)
+    del MutableHeaders(raw=reference)[name.decode()]
     assert ours == reference

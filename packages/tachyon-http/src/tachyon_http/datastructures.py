@@ -791,24 +791,19 @@ class MutableHeaders(Headers):
 
     def __setitem__(self, key: str, value: str) -> None:
         """Set ``key`` to ``value``: the first existing entry is replaced in place, later duplicates removed."""
-        name = _header_name(key)
+        name = _lookup_name(key)
         encoded = value.encode("latin-1")
         check_header(name, encoded)
         headers = self._list
-        first = -1
-        index = 0
-        while index < len(headers):
-            if headers[index][0] == name:
-                if first < 0:
-                    first = index
-                else:
-                    del headers[index]
-                    continue
-            index += 1
-        if first < 0:
-            headers.append((name, encoded))
-        else:
-            headers[first] = (name, encoded)
+        for first, pair in enumerate(headers):
+            if pair[0] == name:
+                headers[first] = (name, encoded)
+                # Later duplicates go, from the end so that the indexes still to visit do not move.
+                for index in range(len(headers) - 1, first, -1):
+                    if headers[index][0] == name:
+                        del headers[index]
+                return
+        headers.append((name, encoded))  # the common case: a header the response does not have yet
 
     def __delitem__(self, key: str) -> None:
         """Remove every entry for ``key`` (missing keys are ignored)."""

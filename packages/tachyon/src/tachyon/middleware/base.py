@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import types
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Mapping, MutableMapping
 from contextlib import aclosing
 from typing import Any, NoReturn, TypeVar
 
@@ -43,6 +44,7 @@ DispatchFunction = Callable[[Request, RequestResponseEndpoint], Awaitable[Respon
 BodyStreamGenerator = AsyncGenerator[bytes | MutableMapping[str, Any], None]
 AsyncContentStream = AsyncIterable[str | bytes | memoryview | MutableMapping[str, Any]]
 T = TypeVar("T")
+_new_response = object.__new__
 
 _START = "http.response.start"
 _BODY = "http.response.body"
@@ -92,8 +94,17 @@ def _failure(exchange: _TaskGroupExchange | _InlineExchange) -> BaseException:
 
 
 def _replay(start: Message, body: BodyStreamGenerator, debug_info: Any) -> Response:
-    """The response ``call_next`` returns: the application's start message, its body replayed from ``body``."""
-    replay = _StreamingResponse(status_code=start["status"], content=body, info=debug_info)
+    """The response ``call_next`` returns: the application's start message, its body replayed from ``body``.
+
+    What ``_StreamingResponse(content=body, status_code=..., info=...)`` builds, with the start message's header
+    list as ``raw_headers`` rather than the default headers ``init_headers`` would make and this would replace.
+    """
+    replay = _new_response(_StreamingResponse)
+    replay.info = debug_info
+    replay.body_iterator = body
+    replay.status_code = start["status"]
+    replay.media_type = None
+    replay.background = None
     replay.raw_headers = start.get("headers", [])
     return replay
 
@@ -106,9 +117,8 @@ class _CachedRequest(Request):
     both sides agree on what was read and on disconnection.
     """
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        super().__init__(scope, receive, send)
-        self._relay_state = _RELAY_PENDING
+    # A class default, as Request keeps its own: no __init__ of its own to run per request.
+    _relay_state = _RELAY_PENDING
 
     async def wrapped_receive(self) -> Message:
         state = self._relay_state
@@ -277,6 +287,12 @@ try:
     _CAN_SWITCH_TASKS = True
 except ImportError:  # pragma: no cover - an interpreter without them takes the task-group path
     _CAN_SWITCH_TASKS = False
+
+
+@types.coroutine
+def _next_turn() -> Generator[None, None, None]:
+    """``await asyncio.sleep(0)`` without its extra coroutine: a bare yield lets the loop run everything ready."""
+    yield
 
 
 def _raise_collapsed(exc: Exception) -> NoReturn:
@@ -468,7 +484,7 @@ class _InlineExchange:
 
     async def app_send(self, message: Message) -> None:
         if self.delivered:
-            await asyncio.sleep(0)  # the replay is over: nobody listens (but let others run)
+            await _next_turn()  # the replay is over: nobody listens (but let others run)
             return
         index = self.queued
         self.queued = index + 1
@@ -477,12 +493,15 @@ class _InlineExchange:
             self.consumer_waiting = False
             self.released = index + 1
             self.wake_consumer()
-        while self.released <= index and not self.delivered:
-            await self.wait_as_app()
-        if _is_final(message):
-            # Park the application until the client has everything, so its background work runs afterwards.
+        kind = message["type"]
+        if kind == _PATHSEND or (kind == _BODY and not message.get("more_body", False)):  # _is_final, inlined
+            # Park the application until the client has everything, so its background work runs afterwards
+            # (being taken is part of that: the response is sent after its last message was taken).
             while not self.delivered:
                 await self.wait_as_app()
+            return
+        while self.released <= index and not self.delivered:
+            await self.wait_as_app()
 
     async def wait_as_app(self) -> None:
         waiter = self.loop.create_future()
@@ -562,9 +581,13 @@ class _InlineExchange:
         if self.task is not None:
             raise RuntimeError("call_next() can be awaited only once per request.")
         self.start()
+        # What take() would do first: wait for a message by stepping the application in place (nothing to
+        # wait for yet). A plain endpoint has then sent its start message, taken without another coroutine.
+        self.consumer_waiting = True
+        self.step_here()
         debug_info: Any = None
         while True:
-            first = await self.take()
+            first = self.take_ready() if self.messages else await self.take()
             if first is None:
                 raise _failure(self)
             kind = first["type"]
@@ -614,7 +637,7 @@ class _InlineExchange:
         # One turn of the loop: the task's first step (scheduled when it was created, so ahead of us) takes
         # the application over and, for a plain endpoint, runs it to its end.
         try:
-            await asyncio.sleep(0)
+            await _next_turn()
             if not task.done():
                 await task
         except BaseException:

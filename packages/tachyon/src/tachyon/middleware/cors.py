@@ -9,6 +9,8 @@ from tachyon_http.datastructures import Headers, MutableHeaders
 from tachyon_http.responses import PlainTextResponse, Response
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
 
+from tachyon.middleware._raw_headers import add_vary, set_raw
+
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
@@ -25,27 +27,6 @@ _PREFLIGHT_VARY = (
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
 )
 _ACAO_RAW = _ACAO.lower().encode("latin-1")
-
-
-def _set_raw(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
-    """``MutableHeaders.__setitem__`` on a raw list: replace the first ``name``, drop the others, else append."""
-    first = -1
-    for index in range(len(raw) - 1, -1, -1):
-        if raw[index][0] == name:
-            if first != -1:
-                del raw[first]
-            first = index
-    if first == -1:
-        raw.append((name, value))
-    else:
-        raw[first] = (name, value)
-
-
-def _add_vary_origin(raw: list[tuple[bytes, bytes]]) -> None:
-    """``MutableHeaders.add_vary_header("Origin")`` on a raw list: fold every Vary into the first one."""
-    values = [value for name, value in raw if name == b"vary"]
-    values.append(b"Origin")
-    _set_raw(raw, b"vary", b", ".join(values))
 
 
 def _policy_headers(
@@ -161,7 +142,7 @@ class CORSMiddleware:
             if message["type"] == "http.response.start":
                 raw = message["headers"] = list(message.get("headers", ()))
                 if origin is None:
-                    _add_vary_origin(raw)  # the answer may differ by Origin even when none was sent
+                    add_vary(raw, b"Origin")  # the answer may differ by Origin even when none was sent
                 else:
                     self._decorate(raw, origin)
             await send(message)
@@ -179,12 +160,12 @@ class CORSMiddleware:
         updates = [*self._simple_raw, (_ACAO_RAW, origin)] if explicit else self._simple_raw
         for name, value in updates:
             if name in present:
-                _set_raw(raw, name, value)
+                set_raw(raw, name, value)
             else:
                 raw.append((name, value))
                 present.add(name)
         if b"vary" in present:
-            _add_vary_origin(raw)
+            add_vary(raw, b"Origin")
         else:
             raw.append((b"vary", b"Origin"))
 

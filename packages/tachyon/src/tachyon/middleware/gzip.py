@@ -8,9 +8,11 @@ from typing import NoReturn
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
+from tachyon_http._header_check import check_header
 from tachyon_http._shared import CacheBound
-from tachyon_http.datastructures import MutableHeaders
 from tachyon_http.types import ASGIApp, Message, Receive, Scope, Send
+
+from tachyon.middleware._raw_headers import add_vary, delete_raw, set_raw
 
 __all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "GZipResponder", "IdentityResponder"]
 
@@ -102,6 +104,13 @@ def _classify_content_type(content_type: bytes, excluded: frozenset[str]) -> boo
         return True
     # gRPC variants ("application/grpc+proto") are gRPC all the same.
     return media_type.startswith("application/grpc+") and "application/grpc" in excluded
+
+
+def _encoding_value(content_encoding: str) -> bytes:
+    """The responder's ``content_encoding`` as a header value, refused as ``MutableHeaders`` would refuse it."""
+    value = content_encoding.encode("latin-1")
+    check_header(b"content-encoding", value)
+    return value
 
 
 def _accepts_gzip(scope: Scope) -> bool:
@@ -227,15 +236,16 @@ class IdentityResponder:
         streaming = message.get("more_body", False)
         if streaming or len(chunk) >= self.minimum_size:
             encoded = await self.apply_compression(chunk, more_body=streaming)
-            start_headers = MutableHeaders(raw=self.initial_message["headers"])
-            start_headers.add_vary_header("Accept-Encoding")
+            # The list _hold_start copied: edited in place, as MutableHeaders(raw=...) would.
+            raw = self.initial_message["headers"]
+            add_vary(raw, b"Accept-Encoding")
             if encoded != chunk:
-                start_headers["Content-Encoding"] = self.content_encoding
+                set_raw(raw, b"content-encoding", _encoding_value(self.content_encoding))
                 if streaming or self.initial_message.get("trailers", False):
                     # The final length is unknown until the stream ends (or trailers follow): chunked instead.
-                    del start_headers["Content-Length"]
+                    delete_raw(raw, b"content-length")
                 else:
-                    start_headers["Content-Length"] = str(len(encoded))
+                    set_raw(raw, b"content-length", b"%d" % len(encoded))
                 message["body"] = encoded
         # else: too small to be worth it; Vary is left alone too, as in Starlette.
         await self.send(self.initial_message)
@@ -279,7 +289,7 @@ class GZipResponder(IdentityResponder):
 
     def _encode(self, body: bytes, more_body: bool) -> bytes:
         encoder = self.compressor
-        head = encoder.compress(body)
+        head = encoder.compress(body) if body else b""
         # A sync flush after each streamed chunk lets the client decode it at once (server-sent data).
         return head + encoder.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
 
