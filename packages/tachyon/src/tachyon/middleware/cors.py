@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 
 from tachyon_http.datastructures import Headers, MutableHeaders
 from tachyon_http.responses import PlainTextResponse, Response
@@ -138,14 +138,15 @@ class CORSMiddleware:
             await self.simple_response(scope, receive, send, request_headers=Headers(scope=scope))
 
     def _wrap_send(self, send: Send, origin: bytes | None) -> Send:
-        async def send_with_cors(message: Message) -> None:
+        # A plain function returning the awaitable of the wrapped send: no coroutine of its own per message.
+        def send_with_cors(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 raw = message["headers"] = list(message.get("headers", ()))
                 if origin is None:
                     add_vary(raw, b"Origin")  # the answer may differ by Origin even when none was sent
                 else:
                     self._decorate(raw, origin)
-            await send(message)
+            return send(message)
 
         return send_with_cors
 

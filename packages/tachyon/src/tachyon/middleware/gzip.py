@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Awaitable, Generator
 from typing import NoReturn
 
 import anyio
@@ -195,28 +196,20 @@ class IdentityResponder:
         self.send = send
         await self.app(scope, receive, self.send_with_compression)
 
-    async def send_with_compression(self, message: Message) -> None:
+    def send_with_compression(self, message: Message) -> Awaitable[None]:
+        # A plain method returning the awaitable to await: the start message and what is relayed unchanged cost no
+        # coroutine of their own (this sits on every response); a body that is worked on gets one.
         kind = message["type"]
         if kind == _START:
-            await self._hold_start(message)
-        elif kind == _BODY or kind == _PATHSEND:
-            if self._untouched:
-                await self.send(message)
-            elif kind == _PATHSEND:
-                # A server-side file send cannot be re-encoded here: pass it on untouched.
-                await self.send(self.initial_message)
-                await self.send(message)
-            elif self.started:
-                more = message.get("more_body", False)
-                message["body"] = await self.apply_compression(message.get("body", b""), more_body=more)
-                await self.send(message)
-            else:
-                self.started = True
-                await self._first_chunk(message)
-        elif kind in _FORWARDED_AS_IS:
-            await self.send(message)
+            return self.send(message) if self._hold_start(message) else _SENT
+        if kind == _BODY or kind == _PATHSEND:
+            return self.send(message) if self._untouched else self._send_body(kind, message)
+        if kind in _FORWARDED_AS_IS:
+            return self.send(message)
+        return _SENT
 
-    async def _hold_start(self, message: Message) -> None:
+    def _hold_start(self, message: Message) -> bool:
+        """Keep the start message until the first body chunk; whether to relay everything unchanged instead."""
         message["headers"] = raw = list(message.get("headers", ()))
         self.initial_message = message
         content_type = b""
@@ -228,10 +221,20 @@ class IdentityResponder:
         self.partial_response = message["status"] == _PARTIAL_CONTENT
         self.content_type_is_excluded = _is_excluded(content_type, self.exclude_content_types)
         self._untouched = self.content_encoding_set or self.partial_response or self.content_type_is_excluded
-        if self._untouched:
-            await self.send(message)
+        return self._untouched
 
-    async def _first_chunk(self, message: Message) -> None:
+    async def _send_body(self, kind: str, message: Message) -> None:
+        if kind == _PATHSEND:
+            # A server-side file send cannot be re-encoded here: pass it on untouched.
+            await self.send(self.initial_message)
+            await self.send(message)
+            return
+        if self.started:
+            more = message.get("more_body", False)
+            message["body"] = await self.apply_compression(message.get("body", b""), more_body=more)
+            await self.send(message)
+            return
+        self.started = True
         chunk = message.get("body", b"")
         streaming = message.get("more_body", False)
         if streaming or len(chunk) >= self.minimum_size:
@@ -292,6 +295,18 @@ class GZipResponder(IdentityResponder):
         head = encoder.compress(body) if body else b""
         # A sync flush after each streamed chunk lets the client decode it at once (server-sent data).
         return head + encoder.flush(zlib.Z_SYNC_FLUSH if more_body else zlib.Z_FINISH)
+
+
+class _Sent:
+    """An awaitable that is already done: what awaiting a message this responder holds back (or drops) yields."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_SENT = _Sent()
 
 
 async def unattached_send(message: Message) -> NoReturn:
