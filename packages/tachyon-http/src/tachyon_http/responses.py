@@ -205,7 +205,10 @@ class Response:
             else:
                 # A render() of the subclass's own may set the media type or the charset: both are read after it,
                 # as init_headers() reads them.
-                body = self.render(content)
+                self.body = body = self.render(content)
+                if body is None:  # no body, no Content-Length: init_headers() says how
+                    self.init_headers(None)
+                    return
                 charset = self.charset
             self.body = body
             media = self.media_type
@@ -216,11 +219,8 @@ class Response:
                 content_type = (_utf8_content_types.get(media) if charset == _UTF8 else None) or _content_type_header(
                     media, charset
                 )
-            # 200 first: it settles the "status has a body" test with one comparison for most responses. (A body of
-            # None comes only from a render() override: no Content-Length then.)
-            if body is not None and (
-                status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304)
-            ):
+            # 200 first: it settles the "status has a body" test with one comparison for most responses.
+            if status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304):
                 size = len(body)
                 length = _LENGTH_HEADERS[size] if size < _PRERENDERED_LENGTHS else (_CONTENT_LENGTH, b"%d" % size)
                 # One list display: cheaper than a list grown by append().
