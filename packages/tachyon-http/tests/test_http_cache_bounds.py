@@ -70,14 +70,32 @@ def test_huge_header_names_looked_up_are_not_kept() -> None:
     assert all(len(key) <= 64 for key in datastructures._header_names)
 
 
+def _cached_media_types() -> list[str]:
+    other_charsets = (media for by_media in responses._content_type_cache.values() for media in by_media)
+    return [*responses._utf8_content_types, *other_charsets]
+
+
 def test_huge_media_types_are_not_kept() -> None:
-    before = _bytes_held(media for by_media in responses._content_type_cache.values() for media in by_media)
+    before = _bytes_held(_cached_media_types())
     for index in range(2 * 256):
         media_type = "application/x-" + "m" * HUGE + str(index)
         response = Response(b"", media_type=media_type)
         assert response.headers["content-type"] == media_type
-    after = _bytes_held(media for by_media in responses._content_type_cache.values() for media in by_media)
+    after = _bytes_held(_cached_media_types())
     assert after - before <= 256 * 128
+
+
+def test_many_charsets_keep_a_bounded_number_of_tables_and_the_default_charset_its_own() -> None:
+    assert Response(b"", media_type="text/plain").headers["content-type"] == "text/plain; charset=utf-8"
+    for index in range(3 * 8):
+        charset = f"x-charset-{index}" if index % 2 else "x-" + "c" * HUGE + str(index)
+        response = type("Charset", (Response,), {"charset": charset})(b"", media_type="text/plain")
+        assert response.headers["content-type"] == f"text/plain; charset={charset}"
+    assert len(responses._content_type_cache) <= 8
+    assert all(len(charset) <= 32 for charset in responses._content_type_cache)
+    # The default charset's table is not one of them: emptying those leaves it in place.
+    assert "text/plain" in responses._utf8_content_types
+    assert Response(b"", media_type="text/plain").headers["content-type"] == "text/plain; charset=utf-8"
 
 
 def test_cache_bound_keeps_short_keys_and_empties_a_full_cache() -> None:

@@ -274,11 +274,44 @@ class StarletteLatin1Text(reference.PlainTextResponse):
     charset = "latin-1"
 
 
+class TachyonUpperUtf8Text(responses.PlainTextResponse):
+    charset = "UTF-8"
+
+
+class StarletteUpperUtf8Text(reference.PlainTextResponse):
+    charset = "UTF-8"
+
+
+def _render_choosing_the_type(self: Any, content: Any) -> bytes:
+    # A render() that decides the media type and charset: the header block must see what it set.
+    self.media_type = "text/csv"
+    self.charset = "latin-1"
+    return bytes(content) if isinstance(content, (bytes, memoryview)) else str(content).encode("latin-1", "replace")
+
+
+TachyonTypedByRender = type("TachyonTypedByRender", (responses.Response,), {"render": _render_choosing_the_type})
+StarletteTypedByRender = type("StarletteTypedByRender", (reference.Response,), {"render": _render_choosing_the_type})
+
+
+def _init_marking(self: Any, *args: Any) -> None:
+    self.marked = True
+    super(type(self).__mro__[2], self).__init__(*args)
+
+
+# JSONResponse first, then another Response subclass with its own __init__: JSONResponse's super() call reaches it.
+TachyonMarking = type("TachyonMarking", (responses.Response,), {"__init__": _init_marking})
+StarletteMarking = type("StarletteMarking", (reference.Response,), {"__init__": _init_marking})
+TachyonJSONDiamond = type("TachyonJSONDiamond", (responses.JSONResponse, TachyonMarking), {})
+StarletteJSONDiamond = type("StarletteJSONDiamond", (reference.JSONResponse, StarletteMarking), {})
+
+
 RESPONSE_CLASS_PAIRS = [
     (responses.Response, reference.Response),
     (responses.PlainTextResponse, reference.PlainTextResponse),
     (responses.HTMLResponse, reference.HTMLResponse),
     (TachyonLatin1Text, StarletteLatin1Text),
+    (TachyonUpperUtf8Text, StarletteUpperUtf8Text),
+    (TachyonTypedByRender, StarletteTypedByRender),
 ]
 
 response_content = st.one_of(
@@ -288,6 +321,8 @@ response_content = st.one_of(
     st.binary(max_size=64).map(memoryview),
     st.lists(st.integers(0, 2**31 - 1), max_size=4).map(lambda items: memoryview(array("i", items))),
     st.binary(min_size=4, max_size=64).map(lambda raw: memoryview(raw)[::2]),
+    # Lone surrogates: no charset encodes them.
+    st.text(st.characters(categories=["Cs", "Ll"]), max_size=4),
 )
 
 
@@ -317,6 +352,15 @@ def test_response_construction_matches_starlette(
     ours, theirs = classes
     args = (content, status_code, headers, media_type)
     assert construction_outcome(ours, *args) == construction_outcome(theirs, *args)
+
+
+@pytest.mark.parametrize("content", [{"a": 1}, None, [1.5, "é"]])
+def test_a_json_response_subclass_reaches_the_next_init_in_its_method_order_as_in_starlette(content: Any) -> None:
+    ours = TachyonJSONDiamond(content, 201)
+    theirs = StarletteJSONDiamond(content, 201)
+    assert ours.marked and theirs.marked
+    assert construction_outcome(TachyonJSONDiamond, content) == construction_outcome(StarletteJSONDiamond, content)
+    assert (ours.body, ours.raw_headers, ours.status_code) == (theirs.body, theirs.raw_headers, theirs.status_code)
 
 
 def test_small_bodies_share_the_prerendered_content_length_pair_and_large_ones_render_it() -> None:

@@ -68,9 +68,11 @@ _CONTENT_TYPE = b"content-type"
 # Content-Type header pairs by charset and media type. Applications use a handful of media types; the bounds (count,
 # and length of each key, tachyon_http._cache) only guard against one built from request data: a longer media type
 # or charset is rendered on every response and never kept.
-# Keyed by charset, then media type: two lookups with str keys (hashes cached on the strings) are cheaper than
-# building and hashing a (media type, charset) tuple on every response. Charsets come from code (a class
-# attribute), so a few are kept, each with its own bounded table of media types.
+# The default charset has a table of its own, keyed by media type: one lookup with a str key (its hash cached on the
+# string) for nearly every response. Other charsets come from code (a class attribute), so a few are kept, each
+# with its own bounded table of media types.
+_UTF8 = "utf-8"
+_utf8_content_types: dict[str, tuple[bytes, bytes]] = {}
 _content_type_cache: dict[str, dict[str, tuple[bytes, bytes]]] = {}
 _CHARSET_BOUND = CacheBound(8, 32)
 _CONTENT_TYPE_BOUND = CacheBound(256, 128)
@@ -87,15 +89,15 @@ _LENGTH_HEADERS = tuple((_CONTENT_LENGTH, value) for value in _LENGTH_BYTES)
 
 
 def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
-    header = _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media_type)
+    by_media = _utf8_content_types if charset == _UTF8 else _content_type_cache.get(charset, _NO_CONTENT_TYPES)
+    header = by_media.get(media_type)
     if header is None:
         value = media_type
         if value.startswith("text/") and "charset=" not in value.lower():
             value += "; charset=" + charset
         header = (_CONTENT_TYPE, value.encode("latin-1"))
         check_header(*header)
-        by_media = _content_type_cache.get(charset)
-        if by_media is None:
+        if by_media is _NO_CONTENT_TYPES:
             by_media = _CHARSET_BOUND.keep(_content_type_cache, charset, {}, len(charset))
         _CONTENT_TYPE_BOUND.keep(by_media, media_type, header, len(media_type))
     return header
@@ -106,25 +108,6 @@ def _byte_view(view: memoryview) -> bytes | memoryview:
     if not view.c_contiguous:
         return view.tobytes()
     return view.cast("B")
-
-
-def _default_headers(
-    body: bytes | memoryview | None, status_code: int, media_type: str | None, charset: str
-) -> list[tuple[bytes, bytes]]:
-    """What ``init_headers(None)`` builds: Content-Length (unless the status has no body), then Content-Type."""
-    # 200 first: it settles the status test with one comparison for most responses.
-    if body is not None and (status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304)):
-        size = len(body)
-        raw = [_LENGTH_HEADERS[size] if size < _PRERENDERED_LENGTHS else (_CONTENT_LENGTH, b"%d" % size)]
-    else:
-        raw = []
-    if media_type is not None:
-        # The cache probe inlined: this runs for every response.
-        raw.append(
-            _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media_type)
-            or _content_type_header(media_type, charset)
-        )
-    return raw
 
 
 def _raw_get(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -203,35 +186,47 @@ class Response:
         self.background = background
         cls = type(self)
         if headers is None and cls.init_headers is _init_headers_of_response:
-            if cls.render is _render_of_response:
-                # The common case, with render() and init_headers() inlined: same body, same header list.
+            # The common case, with init_headers(None) inlined (Content-Length unless the status has no body, then
+            # Content-Type), and render() too for the stock classes: same body, same header list.
+            render = cls.render
+            if render is _render_of_response:
+                charset = self.charset
                 kind = type(content)
-                if kind is bytes:
-                    body: bytes | memoryview = content
-                elif kind is str:
-                    body = content.encode(self.charset)
+                if kind is str:
+                    # encode() without an argument goes straight to CPython's UTF-8 encoder (no codec lookup).
+                    body: bytes | memoryview = content.encode() if charset == _UTF8 else content.encode(charset)
+                elif kind is bytes:
+                    body = content
                 else:
                     body = self.render(content)
-                self.body = body
-                # 200 first: it settles the "status has a body" test with one comparison for most responses.
-                if status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304):
-                    size = len(body)
-                    raw = [_LENGTH_HEADERS[size] if size < _PRERENDERED_LENGTHS else (_CONTENT_LENGTH, b"%d" % size)]
-                else:
-                    raw = []
-                media = self.media_type
-                if media is not None:
-                    charset = self.charset
-                    raw.append(
-                        _content_type_cache.get(charset, _NO_CONTENT_TYPES).get(media)
-                        or _content_type_header(media, charset)
-                    )
-                self.raw_headers = raw
-                return
-            # A subclass with its own render() (JSONResponse's subclasses, HTMLResponse-like classes with custom
-            # encoders): only init_headers() is inlined.
-            self.body = body = self.render(content)
-            self.raw_headers = _default_headers(body, status_code, self.media_type, self.charset)
+            elif render is _render_of_json:
+                body = _json.dumps(content)
+                charset = self.charset
+            else:
+                # A render() of the subclass's own may set the media type or the charset: both are read after it,
+                # as init_headers() reads them.
+                self.body = body = self.render(content)
+                if body is None:  # no body, no Content-Length: init_headers() says how
+                    self.init_headers(None)
+                    return
+                charset = self.charset
+            self.body = body
+            media = self.media_type
+            if media is None:
+                content_type = None
+            else:
+                # The cache probe inlined: this runs for every response.
+                content_type = (_utf8_content_types.get(media) if charset == _UTF8 else None) or _content_type_header(
+                    media, charset
+                )
+            # 200 first: it settles the "status has a body" test with one comparison for most responses.
+            if status_code == 200 or (status_code >= 200 and status_code != 204 and status_code != 304):
+                size = len(body)
+                length = _LENGTH_HEADERS[size] if size < _PRERENDERED_LENGTHS else (_CONTENT_LENGTH, b"%d" % size)
+                # One list display: cheaper than a list grown by append().
+                self.raw_headers = [length] if content_type is None else [length, content_type]
+            else:
+                self.raw_headers = [] if content_type is None else [content_type]
             return
         self.body = self.render(content)
         self.init_headers(headers)
@@ -371,6 +366,7 @@ class PlainTextResponse(Response):
 
 
 _render_of_response = Response.render
+_response_init = Response.__init__
 _init_headers_of_response = Response.init_headers
 
 
@@ -390,17 +386,13 @@ class JSONResponse(Response):
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        cls = type(self)
-        if headers is None and cls.render is _render_of_json and cls.init_headers is _init_headers_of_response:
-            # The common case, without the generic method calls: same attributes, same header list.
-            self.status_code = status_code
-            if media_type is not None:
-                self.media_type = media_type
-            self.background = background
-            self.body = body = _json.dumps(content)
-            self.raw_headers = _default_headers(body, status_code, self.media_type, self.charset)
-            return
-        super().__init__(content, status_code, headers, media_type, background)
+        # Response.__init__ encodes with _json.dumps when render() is this class's own (without calling it). Called
+        # directly for this class, whose method resolution order is fixed; through super() for subclasses, whose
+        # order may hold another __init__ before Response's.
+        if type(self) is JSONResponse:
+            _response_init(self, content, status_code, headers, media_type, background)
+        else:
+            super().__init__(content, status_code, headers, media_type, background)
 
     def render(self, content: Any) -> bytes:
         return _json.dumps(content)
