@@ -102,7 +102,8 @@ async def serve(app: Any, scope: Scope, receive: Receive, send: Send, fast: Fast
             response = await call(request)
             if getattr(type(response), "__call__", None) is _RESPONSE_CALL:  # noqa: B004 - identity
                 started = True
-                await response(scope, receive, send)
+                # The function itself: what calling the response runs, without making a bound method.
+                await _RESPONSE_CALL(response, scope, receive, send)
                 return
         except Exception as exc:
             await fast._fail(exc, request, scope, receive, _StartTracker(send, started), errors)
