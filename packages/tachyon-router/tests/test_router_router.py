@@ -213,3 +213,7 @@ def test_dynamic_paths_answer_the_same_on_every_path_through_match(router_backen
     assert router.match("/nowhere/at/all") == Match(MatchStatus.NOT_FOUND)
     with pytest.raises(TypeError, match="must be a str, not bytes"):
         router.match(b"/users/3")  # type: ignore[arg-type]
+    # Longer than the native tree takes (1 MiB): answered by the exact regex loop instead.
+    long_rest = "x" * (1 << 20)
+    assert router.match(f"/users/3/files/{long_rest}").params == {"id": 3, "rest": long_rest}
+    assert router.match(f"/users/3/files/{long_rest}", "PUT").status is MatchStatus.METHOD_NOT_ALLOWED

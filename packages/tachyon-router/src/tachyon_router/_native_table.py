@@ -118,7 +118,10 @@ class NativeRouteTable(RouteTable):
                 return found, -1, (), self._readers[found](route_path, out)
             if found == _NO_MATCH:
                 return -1, -1, (), {}
-            return self.resume(found, route_path, method, scope_type)
+            if found == _MORE:
+                return self._finish(_general_answer(out), route_path, method, scope_type)
+        # Declined by radix_find (work budget, path length, a result larger than its buffer) or another scope
+        # type: the generic lookup answers, exactly.
         return RouteTable.lookup(self, route_path, method, scope_type)
 
     def resume(self, found: int, route_path: str, method: str, scope_type: int) -> Answer:
