@@ -7,7 +7,7 @@ N1 and then N2 iterations, in two processes; (count(N2) - count(N1)) / (N2 - N1)
 cost of the empty loop is subtracted. For the cffi calls, the share spent inside ``radix_find`` itself (the C
 walk) is read from callgrind's per-function totals the same way.
 
-    python packages/tachyon-router/benchmarks/bench_lookup_instructions.py   # ~4 min
+    python packages/tachyon-router/benchmarks/bench_lookup_instructions.py   # ~6.5 min on a quiet machine
 
 Needs valgrind (Debian package ``valgrind``).
 """

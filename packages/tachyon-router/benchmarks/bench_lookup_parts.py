@@ -1,7 +1,8 @@
-"""Where a native ``RouteTable.lookup`` spends its time: the whole lookup and its pieces, measured alone.
+"""Where a native ``RouteTable.lookup`` and ``Router.match`` spend their time: the whole call and its pieces.
 
 Not a test: prints CPU nanoseconds per call (best of interleaved rounds, one process) for a last-route param hit
-and a miss on Starlette's 120-route benchmark table, next to what each step of the lookup costs on its own.
+and a miss on Starlette's 120-route benchmark table, next to what each step of the lookup costs on its own, and
+what ``Router.match`` adds for a route with parameters (its reader builds a ``Match`` instead of a dict).
 
     python packages/tachyon-router/benchmarks/bench_lookup_parts.py [ROUNDS]
 
@@ -19,8 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_lookup import resource_routes, tachyon_table
-from tachyon_router import _native_table
+from bench_lookup import resource_routes, standalone_router, tachyon_table
+from tachyon_router import MatchStatus, _native_table, _router
 from tachyon_router._tachyon_router_native import lib
 
 HIT = "/resources29/123/items/first"
@@ -47,6 +48,12 @@ STATEMENTS: dict[str, str] = {
     "cffi call of one argument (radix_out_size)": "out_size(tree)",
     "generated param reader (int from C + str slice + dict)": "reader(HIT, view)",
     "a 2-item dict display": "d = {'id': 1, 'item': HIT}",
+    "Router.match, last-route param hit": "match(HIT, 'GET')",
+    "Router.match, miss": "match(MISS, 'GET')",
+    "Router.match's reader of the hit (builds the Match)": "match_reader(HIT, view)",
+    "a 4-tuple (lookup's answer)": "t = (119, -1, (), params)",
+    "a 5-tuple of a Match's fields": "t = (FOUND, 119, params, methods, None)",
+    "a Match of those fields (C-level tuple.__new__)": "m = make_match((FOUND, 119, params, methods, None))",
 }
 
 
@@ -58,7 +65,17 @@ def lookup_pieces() -> dict[str, Any]:
     buf, view = _native_table._new_buffer()
     data, miss = HIT.encode(), MISS.encode()
     table.lookup(HIT, "GET", 1)  # the thread's out buffer exists before anything is measured
+    router = standalone_router(resource_routes(30), "native")
+    router.match(HIT)
+    state = router._state
+    assert state is not None and state[2] is not None
     return {
+        "match": router.match,
+        "match_reader": state[2][-1][119],
+        "make_match": _router._make_match,
+        "FOUND": MatchStatus.FOUND,
+        "params": {"id": 123},
+        "methods": frozenset({"GET", "HEAD"}),
         "lookup": table.lookup,
         "empty": _Empty().lookup,
         "static_get": table._static_get,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tachyon_router import _readers
 from tachyon_router._table import HTTP, RouteSpec, RouteTable
+from tachyon_router._template import tree_tokens
 from tachyon_router.convertors import CONVERTOR_TYPES, Convertor, StringConvertor
 
 
@@ -69,3 +70,25 @@ def test_a_failing_convertor_shows_the_generated_line(router_backend: str) -> No
 def test_reader_source_of_a_plain_function_is_none() -> None:
     assert _readers.reader_source(len) is None
     assert _readers.reader_source(lambda: None) is None
+
+
+def test_an_out_reader_can_return_the_finished_result() -> None:
+    template = "/users/{user_id:int}/posts/{slug}"
+    convertors = {"user_id": CONVERTOR_TYPES["int"], "slug": CONVERTOR_TYPES["str"]}
+    steps = _readers.reading_plan(template, convertors)
+    tokens = [(kind, text.encode()) for kind, text in tree_tokens(template, convertors) or ()]
+    # out: 3 ints per parameter (start, end, the int parsed by C)
+    out = [7, 9, 42, 16, 21, 0]
+    path = "/users/42/posts/hello"
+    plain = _readers.out_reader(template, tokens, steps, 3)
+    assert plain(path, out) == {"user_id": 42, "slug": "hello"}
+
+    def record(*fields: Any) -> tuple[Any, ...]:
+        return fields
+
+    wrapped = _readers.out_reader(template, tokens, steps, 3, (record, ("first",), ("a", "b"), ("z",)))
+    assert wrapped(path, out) == ("first", ("a", "b", {"user_id": 42, "slug": "hello"}, "z"))
+    source = _readers.reader_source(wrapped)
+    assert source is not None and "return make(arg0, (head0, head1, {" in source
+    alone = _readers.out_reader(template, tokens, steps, 3, (record, (), (), ()))
+    assert alone(path, out) == (({"user_id": 42, "slug": "hello"},),)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import copy
 import importlib.util
+import pickle
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +169,51 @@ def test_static_path_taken_by_an_earlier_parameter_route_gets_its_params(router_
     assert router.match("/users/me", "PUT").status is MatchStatus.METHOD_NOT_ALLOWED
     assert router.match("/users/me", "PUT").allowed_methods == frozenset({"GET", "HEAD"})
     assert router.match("/users/me", websocket=True).status is MatchStatus.NOT_FOUND
+
+
+def test_match_survives_copy_and_pickle(router_backend: str) -> None:
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/users/{id:int}", "user", methods=["GET"], name="user")
+    found = router.match("/users/7")
+    for clone in (copy.copy(found), copy.deepcopy(found), pickle.loads(pickle.dumps(found))):
+        assert type(clone) is Match
+        assert clone == found
+        assert clone.status is MatchStatus.FOUND and clone.params == {"id": 7}
+
+
+def test_match_is_built_with_its_fields_by_keyword_and_through_the_generic_alias() -> None:
+    built = Match[int](MatchStatus.FOUND, value=3, params={"a": 1}, allowed_methods=frozenset({"GET"}), name="n")
+    assert type(built) is Match
+    assert tuple(built) == (MatchStatus.FOUND, 3, {"a": 1}, frozenset({"GET"}), "n")
+    with pytest.raises(TypeError):
+        Match()  # type: ignore[call-arg]
+
+
+def test_dynamic_paths_answer_the_same_on_every_path_through_match(router_backend: str) -> None:
+    """Param hits, a 405 on a parameter route, a miss, a new thread's first lookup, odd and wrong paths."""
+    router: Router[str] = Router(backend=router_backend)
+    router.add("/users/{id:int}/files/{rest:path}", "files", methods=["GET"], name="files")
+    router.add("/users/{name}", "user", methods=["GET"])
+    router.add("/plain", "plain")
+    expected_hit = Match(MatchStatus.FOUND, "files", {"id": 3, "rest": "a/b"}, frozenset({"GET", "HEAD"}), "files")
+    seen: list[Match[str]] = []
+    thread = threading.Thread(target=lambda: seen.append(router.match("/users/3/files/a/b")))
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the matching thread did not finish within 30 s"
+    assert seen == [expected_hit]
+    assert router.match("/users/3/files/a/b") == expected_hit
+    assert router.match("/users/3/files/a/b").params is not router.match("/users/3/files/a/b").params
+    not_allowed = router.match("/users/bob", "POST")
+    assert (not_allowed.status, not_allowed.allowed_methods) == (
+        MatchStatus.METHOD_NOT_ALLOWED,
+        frozenset({"GET", "HEAD"}),
+    )
+    assert router.match("/users/\udcff").params == {"name": "\udcff"}  # a lone surrogate is a code point
+    assert router.match("/nowhere/at/all") == Match(MatchStatus.NOT_FOUND)
+    with pytest.raises(TypeError, match="must be a str, not bytes"):
+        router.match(b"/users/3")  # type: ignore[arg-type]
+    # Longer than the native tree takes (1 MiB): answered by the exact regex loop instead.
+    long_rest = "x" * (1 << 20)
+    assert router.match(f"/users/3/files/{long_rest}").params == {"id": 3, "rest": long_rest}
+    assert router.match(f"/users/3/files/{long_rest}", "PUT").status is MatchStatus.METHOD_NOT_ALLOWED

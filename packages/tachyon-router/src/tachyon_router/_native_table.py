@@ -14,14 +14,14 @@ up on the same thread cannot disturb it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from ._native import Matcher
-from ._readers import OutReader, out_reader, reader_source
+from ._readers import OutReader, Wrap, out_reader, reader_source
 from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable
 from ._tachyon_router_native import ffi, lib
-from ._template import path_type_error
+from ._template import encode_path
 
 __all__ = ["NativeRouteTable"]
 
@@ -33,6 +33,16 @@ _OUT_INTS: Final[int] = lib.RADIX_FIND_OUT_INTS
 _SEL_SHIFT: Final[int] = lib.RADIX_SEL_TYPE_BITS
 # Slots per parameter in radix_find's out buffer: start, end (code points) and the value of an int parameter.
 _SLOTS: Final = 3
+
+SelectorGet = Callable[[str, int], int]
+Finder = tuple[
+    Any,
+    Callable[[Any, bytes, int, int, Any], int],
+    tuple[SelectorGet, ...],
+    threading.local,
+    int,
+    Callable[[int, str, str, int], Answer],
+]
 
 # Each thread's out buffer for radix_find (a fixed RADIX_FIND_OUT_INTS int32), created on its first lookup.
 _local = threading.local()
@@ -96,10 +106,8 @@ class NativeRouteTable(RouteTable):
                 return full, partial, candidates, {}
             try:
                 data = route_path.encode()
-            except UnicodeEncodeError:  # lone surrogates (undecodable bytes in the request path)
-                data = route_path.encode("utf-8", "surrogatepass")
-            except AttributeError:  # not a str (bytes has no encode())
-                raise path_type_error(route_path) from None
+            except (UnicodeEncodeError, AttributeError):
+                data = encode_path(route_path)
             try:
                 buf, out = _local.find
             except AttributeError:
@@ -115,3 +123,34 @@ class NativeRouteTable(RouteTable):
         # Declined by radix_find (work budget, path length, a result larger than its buffer) or another scope
         # type: the generic lookup answers, exactly.
         return RouteTable.lookup(self, route_path, method, scope_type)
+
+    def resume(self, found: int, route_path: str, method: str, scope_type: int) -> Answer:
+        """The answer of a lookup whose ``radix_find`` call, on this thread, returned ``found`` (neither a full
+        match nor "nothing matches"): the general layout in the out buffer, or declined."""
+        if found == _MORE:
+            return self._finish(_general_answer(_local.find[1]), route_path, method, scope_type)
+        # Declined by radix_find (work budget, path length, a result larger than its buffer): the generic
+        # lookup answers, exactly.
+        return RouteTable.lookup(self, route_path, method, scope_type)
+
+    def finder(self) -> Finder:
+        """What a caller needs to inline this table's lookup of a dynamic path in its own frame:
+        ``(tree, radix_find, selector getters by scope type, thread-local out buffers, NO_MATCH, resume)``.
+
+        Read ``buf, out = local.find`` (AttributeError: no buffer yet on this thread; call ``lookup`` once), then
+        ``found = radix_find(tree, data, len(data), sel_gets[scope_type](method, scope_type), buf)`` with ``data``
+        the UTF-8 path (``_template.encode_path``). ``found >= 0`` is the index of the full match (read its params
+        from ``out`` with its reader), ``NO_MATCH`` means nothing matches, and any other value is answered by
+        ``resume(found, path, method, scope_type)``."""
+        return self._tree, _find, self._sel_gets, _local, _NO_MATCH, self.resume
+
+    def result_readers(self, wraps: Sequence[Wrap | None]) -> tuple[OutReader, ...]:
+        """Per route, a reader ``read(path, out)`` that returns the route's result as ``wraps[index]`` makes it
+        from the params (see ``_readers.Wrap``; None: this table's own reader, returning the params)."""
+        readers = []
+        for own, wrap, route, (_, _, _, opaque, tokens) in zip(
+            self._readers, wraps, self._routes, self._entries, strict=True
+        ):
+            wrapped = wrap is not None and not opaque
+            readers.append(out_reader(route.template or "", tokens, route.plan, _SLOTS, wrap) if wrapped else own)
+        return tuple(readers)

@@ -36,12 +36,24 @@ from .convertors import (
     UUIDConvertor,
 )
 
-__all__ = ["Plan", "Unmatched", "convert_int", "out_reader", "reader_source", "reading_plan", "spans_reader"]
+__all__ = [
+    "Plan",
+    "Unmatched",
+    "Wrap",
+    "convert_int",
+    "out_reader",
+    "reader_source",
+    "reading_plan",
+    "spans_reader",
+]
 
 # One step per parameter: (name, convert function or None, index of its start in the spans).
 Plan = tuple[tuple[str, Callable[[str], Any] | None, int], ...]
 SpansReader = Callable[[str, Sequence[int]], dict[str, Any]]
-OutReader = Callable[[str, memoryview], dict[str, Any]]
+OutReader = Callable[[str, memoryview], Any]
+# A reader may return its route's finished result rather than the params: with ``(make, args, head, tail)`` it
+# returns ``make(*args, (*head, params, *tail))`` (a caller's record type built in the reader's own frame).
+Wrap = tuple[Callable[..., Any], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
 
 
 class Unmatched(Exception):
@@ -97,8 +109,12 @@ def spans_reader(template: str, steps: Plan) -> SpansReader:
     return reader
 
 
-def out_reader(template: str, tokens: Sequence[tuple[int, bytes]], steps: Plan, slots: int) -> OutReader:
+def out_reader(
+    template: str, tokens: Sequence[tuple[int, bytes]], steps: Plan, slots: int, wrap: Wrap | None = None
+) -> OutReader:
     """``read(path, out) -> params`` for one native tree route; ``out`` holds ``slots`` ints per parameter.
+
+    With ``wrap``, the reader returns the params wrapped as ``Wrap`` says, in the same frame.
 
     The slots of a parameter are its start, its end (code points) and the value C parsed for an int parameter.
     Shortcuts, each exact for a path this route matched: an int parameter with the built-in ``int`` convert
@@ -137,7 +153,7 @@ def out_reader(template: str, tokens: Sequence[tuple[int, bytes]], steps: Plan, 
             namespace[f"convert{position}"] = convert
             piece = f"convert{position}({piece})"
         items.append(f"{name!r}: {piece}")
-    reader: OutReader = _generate("path, out", reads, items, namespace, template)
+    reader: OutReader = _generate("path, out", reads, items, namespace, template, wrap)
     return reader
 
 
@@ -153,16 +169,31 @@ _NAME_TEMPLATE_LENGTH = 120
 
 
 def _generate(
-    signature: str, reads: list[str], items: list[str], namespace: dict[str, Any], template: str
-) -> Callable[..., dict[str, Any]]:
+    signature: str,
+    reads: list[str],
+    items: list[str],
+    namespace: dict[str, Any],
+    template: str,
+    wrap: Wrap | None = None,
+) -> Callable[..., Any]:
     body = "".join(f"    {read}\n" for read in reads)
-    source = f"def read({signature}):\n{body}    return {{{', '.join(items)}}}\n"
+    result = f"{{{', '.join(items)}}}"
+    if wrap is not None:
+        make, args, head, tail = wrap
+        namespace["make"] = make
+        namespace.update({f"arg{i}": value for i, value in enumerate(args)})
+        namespace.update({f"head{i}": value for i, value in enumerate(head)})
+        namespace.update({f"tail{i}": value for i, value in enumerate(tail)})
+        fields = [f"head{i}" for i in range(len(head))] + [result] + [f"tail{i}" for i in range(len(tail))]
+        record = f"({', '.join(fields)},)" if len(fields) == 1 else f"({', '.join(fields)})"
+        result = f"make({', '.join([*(f'arg{i}' for i in range(len(args))), record])})"
+    source = f"def read({signature}):\n{body}    return {result}\n"
     shown = template if len(template) <= _NAME_TEMPLATE_LENGTH else template[:_NAME_TEMPLATE_LENGTH] + "..."
     filename = f"<tachyon_router param reader {next(_serial)} for {shown!r}>"
     namespace["__name__"] = __name__
     exec(compile(source, filename, "exec"), namespace)
     # Taken out of its globals: a function held by its own namespace would be freed only by the cycle collector.
-    reader: Callable[..., dict[str, Any]] = namespace.pop("read")
+    reader: Callable[..., Any] = namespace.pop("read")
     reader.__dict__["source"] = source
     # An mtime of None marks an entry with no file behind it: linecache.checkcache leaves it alone.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)

@@ -16,10 +16,10 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from ._table import HTTP, WEBSOCKET, RouteSpec, RouteTable, url_path
-from ._template import compile_path
+from ._table import HTTP, WEBSOCKET, Answer, RouteSpec, RouteTable, url_path
+from ._template import compile_path, encode_path
 from .convertors import Convertor
 
 __all__ = ["Match", "MatchStatus", "NoRouteFound", "Router"]
@@ -37,7 +37,27 @@ class NoRouteFound(LookupError):
     """``url_for`` found no route with that name and exactly those parameter names."""
 
 
-class Match(tuple[Any, ...], Generic[V]):
+class _MatchType(type):
+    """Match's metaclass, for its constructor: ``Match(status, value, params, allowed_methods, name)``.
+
+    The constructor lives here rather than in a ``__new__`` so that Match keeps tuple's C-level ``__new__``:
+    the parameter readers build a Match through ``type.__call__`` (the C path, no Python frame), which costs
+    about 30 ns less than ``tuple.__new__(Match, fields)`` and is the one allocation of a dynamic hit.
+    """
+
+    def __call__(
+        cls,
+        status: MatchStatus,
+        value: Any = None,
+        params: dict[str, Any] | None = None,
+        allowed_methods: frozenset[str] = frozenset(),
+        name: str | None = None,
+    ) -> Any:
+        match_type = cast("type[Match[Any]]", cls)
+        return _tuple_new(match_type, (status, value, {} if params is None else params, allowed_methods, name))
+
+
+class Match(tuple[Any, ...], Generic[V], metaclass=_MatchType):
     """The outcome of ``Router.match``: a read-only record, and a 5-tuple underneath.
 
     ``value`` and ``params`` belong to the matched route (None / {} unless FOUND). ``allowed_methods`` is
@@ -45,24 +65,24 @@ class Match(tuple[Any, ...], Generic[V]):
     with another method (METHOD_NOT_ALLOWED) — use it for the ``Allow`` header. ``name`` is the route's
     name. A Match is true only when FOUND; it unpacks as ``status, value, params, allowed_methods, name``.
 
-    A tuple rather than a dataclass because ``match`` builds one per call: a tuple of the five fields is the
-    cheapest record Python has to build.
+    A tuple rather than a dataclass because ``match`` builds one per call for a route with parameters: a tuple
+    subclass built at C level is the cheapest read-only record Python has (see ``_MatchType``).
     """
 
     __slots__ = ()
     __match_args__ = ("status", "value", "params", "allowed_methods", "name")
 
-    def __new__(
-        cls,
-        status: MatchStatus,
-        value: V | None = None,
-        params: dict[str, Any] | None = None,
-        allowed_methods: frozenset[str] = frozenset(),
-        name: str | None = None,
-    ) -> Match[V]:
-        return _tuple_new(cls, (status, value, {} if params is None else params, allowed_methods, name))
-
     if TYPE_CHECKING:
+
+        def __new__(
+            cls,
+            status: MatchStatus,
+            value: V | None = None,
+            params: dict[str, Any] | None = None,
+            allowed_methods: frozenset[str] = frozenset(),
+            name: str | None = None,
+        ) -> Match[V]: ...
+
         status: MatchStatus
         value: V | None
         params: dict[str, Any]
@@ -87,6 +107,8 @@ class Match(tuple[Any, ...], Generic[V]):
 
 
 _tuple_new = tuple.__new__
+# Match(fields) at C level: type.__call__ runs tuple's __new__ on Match (the metaclass's __call__ is not involved).
+_make_match: Callable[[tuple[Any, ...]], Match[Any]] = type.__call__.__get__(Match)
 _FOUND = MatchStatus.FOUND
 _METHOD_NOT_ALLOWED = MatchStatus.METHOD_NOT_ALLOWED
 _NOT_FOUND = MatchStatus.NOT_FOUND
@@ -106,7 +128,7 @@ class _ReadOnlyParams(dict[str, Any]):
 
 
 _NO_PARAMS: dict[str, Any] = _ReadOnlyParams()
-_NOT_FOUND_MATCH: Match[Any] = _tuple_new(Match, (_NOT_FOUND, None, _NO_PARAMS, _NO_METHODS, None))
+_NOT_FOUND_MATCH: Match[Any] = _make_match((_NOT_FOUND, None, _NO_PARAMS, _NO_METHODS, None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +145,40 @@ class _Entry(Generic[V]):
     not_allowed: Match[V]  # the answer when the route matches the path only, with another method
 
 
-# (table, its static answers' probe, its method-slot probe, the entries it was built from)
+# What match() needs to look a dynamic path up in its own frame on the native backend (None on the pure-Python
+# one): NativeRouteTable.finder()'s pieces, then per route a reader that returns the finished Match.
+_Native = tuple[
+    Any,
+    Callable[[Any, bytes, int, int, Any], int],
+    tuple[Callable[[str, int], int], ...],
+    Any,
+    int,
+    Callable[[int, str, str, int], Answer],
+    tuple[Callable[[str, memoryview], "Match[V]"], ...],
+]
+# (static answers' probe, method-slot probe, native pieces or None, the table, the entries it was built from)
 _Compiled = tuple[
-    RouteTable,
     Callable[[str], "list[Match[V] | None] | None"],
     Callable[[str, int], int],
+    "_Native[V] | None",
+    RouteTable,
     tuple[_Entry[V], ...],
 ]
+
+
+def _shared(result: Match[V]) -> Callable[[str, memoryview], Match[V]]:
+    def read(path: str, out: memoryview) -> Match[V]:
+        return result
+
+    return read
 
 
 def _compile(entries: tuple[_Entry[V], ...], backend: str | None) -> _Compiled[V]:
     """Build the table, and the prebuilt result of every static path for every method slot and scope type.
 
     A static path's answer never depends on anything but the method and scope type, so unless it carries
-    parameters (a parameter route registered earlier matches it) its Match is built here once.
+    parameters (a parameter route registered earlier matches it) its Match is built here once. On the native
+    backend, each route also gets a parameter reader that builds its Match itself.
     """
     specs = [RouteSpec(entry.template, entry.methods, entry.scope_type, entry.convertors) for entry in entries]
     table = RouteTable(specs, backend=backend)
@@ -151,7 +193,19 @@ def _compile(entries: tuple[_Entry[V], ...], backend: str | None) -> _Compiled[V
             else:
                 results.append(_NOT_FOUND_MATCH)
         static[path] = results
-    return table, static.get, dict(table.method_slots).get, entries
+    native: _Native[V] | None = None
+    if table.backend == "native":
+        from ._native_table import NativeRouteTable
+
+        assert isinstance(table, NativeRouteTable)
+        wraps = [(_make_match, (), (_FOUND, entry.value), (entry.allowed_methods, entry.name)) for entry in entries]
+        # A route without parameters answers with its shared result, as everywhere else.
+        readers = tuple(
+            reader if entry.convertors else _shared(entry.found)
+            for reader, entry in zip(table.result_readers(wraps), entries, strict=True)
+        )
+        native = (*table.finder(), readers)
+    return static.get, dict(table.method_slots).get, native, table, entries
 
 
 class Router(Generic[V]):
@@ -196,8 +250,8 @@ class Router(Generic[V]):
             convertors,
             WEBSOCKET if websocket else HTTP,
             method_set or _NO_METHODS,
-            _tuple_new(Match, (_FOUND, value, _NO_PARAMS, method_set or _NO_METHODS, name)),
-            _tuple_new(Match, (_METHOD_NOT_ALLOWED, None, _NO_PARAMS, method_set or _NO_METHODS, name)),
+            _make_match((_FOUND, value, _NO_PARAMS, method_set or _NO_METHODS, name)),
+            _make_match((_METHOD_NOT_ALLOWED, None, _NO_PARAMS, method_set or _NO_METHODS, name)),
         )
         with self._lock:
             self._entries.append(entry)
@@ -213,7 +267,7 @@ class Router(Generic[V]):
         return compiled
 
     def _current_table(self) -> RouteTable:
-        return self._compiled()[0]
+        return self._compiled()[3]
 
     @property
     def backend(self) -> str:
@@ -225,23 +279,44 @@ class Router(Generic[V]):
         A result without parameters (a route without parameters found, METHOD_NOT_ALLOWED, NOT_FOUND) is
         built once and shared: its ``params`` is a read-only empty dict.
         """
-        # Hot path, kept flat: a static path is one dict probe returning a prebuilt Match; anything else is
-        # one table lookup and, for a route with parameters, one tuple.
+        # Hot path, kept flat: a static path is one dict probe returning a prebuilt Match. On the native backend
+        # the rest is NativeRouteTable.lookup inlined (one Python frame less), with a reader that builds the
+        # Match itself; anything else is one table lookup and, for a route with parameters, one tuple.
         compiled = self._state
         if compiled is None:
             compiled = self._compiled()
-        table, static_get, slot_get, entries = compiled
+        static_get, slot_get, native, table, entries = compiled
         scope_type = WEBSOCKET if websocket else HTTP
         answers = static_get(path)
         if answers is not None:
             found = answers[slot_get(method, 0) + scope_type - 1]
             if found is not None:
                 return found
-        full, partial, _, params = table.lookup(path, method, scope_type)
+        elif native is not None:
+            tree, find, sel_gets, local, no_match, resume, readers = native
+            try:
+                data = path.encode()
+            except (UnicodeEncodeError, AttributeError):
+                data = encode_path(path)
+            try:
+                buf, out = local.find
+            except AttributeError:  # this thread's first lookup: the table creates its out buffer
+                return self._wrap(table.lookup(path, method, scope_type), entries)
+            index = find(tree, data, len(data), sel_gets[scope_type](method, scope_type), buf)
+            if index >= 0:
+                return readers[index](path, out)
+            if index == no_match:
+                return _NOT_FOUND_MATCH
+            return self._wrap(resume(index, path, method, scope_type), entries)
+        return self._wrap(table.lookup(path, method, scope_type), entries)
+
+    @staticmethod
+    def _wrap(answer: Answer, entries: tuple[_Entry[V], ...]) -> Match[V]:
+        full, partial, _, params = answer
         if full >= 0:
             entry = entries[full]
             if params:
-                return _tuple_new(Match, (_FOUND, entry.value, params, entry.allowed_methods, entry.name))
+                return _make_match((_FOUND, entry.value, params, entry.allowed_methods, entry.name))
             return entry.found
         if partial >= 0:
             return entries[partial].not_allowed

@@ -25,6 +25,7 @@ __all__ = [
     "UUID",
     "Param",
     "compile_path",
+    "encode_path",
     "parse_template",
     "path_type_error",
     "template_regex",
@@ -246,3 +247,11 @@ def path_type_error(path: object) -> TypeError:
     Every ``str`` is a valid path, lone surrogates included (they are encoded with ``surrogatepass`` for the
     native tree, and match like any other code point)."""
     return TypeError(f"a route path must be a str, not {type(path).__name__}")
+
+
+def encode_path(path: object) -> bytes:
+    """The UTF-8 form of a path for the native tree, after ``path.encode()`` refused it: lone surrogates are
+    kept (``surrogatepass``); anything but a ``str`` is ``path_type_error``."""
+    if isinstance(path, str):
+        return path.encode("utf-8", "surrogatepass")
+    raise path_type_error(path) from None
