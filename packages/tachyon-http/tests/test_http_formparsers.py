@@ -414,3 +414,25 @@ _header_pieces = st.sampled_from(
 def test_parse_options_header_matches_python_multipart(header: str) -> None:
     assert _reference_parse_options_header is not None
     assert parse_options_header(header) == _reference_parse_options_header(header)
+
+
+def test_finish_hands_its_fields_over_to_a_form_nothing_else_changes() -> None:
+    parser = FormParser(URLENCODED, _chunks())
+    parser.feed(b"a=1&b=2&b=3")
+    form = parser.finish()
+    assert form.multi_items() == [("a", "1"), ("b", "2"), ("b", "3")]
+    assert form == FormData([("a", "1"), ("b", "2"), ("b", "3")])
+    assert (form["b"], form.getlist("b")) == ("3", ["2", "3"])
+    # The parser keeps none of them: feeding it again cannot reach the form it handed over.
+    parser.feed(b"c=4&")
+    assert form.multi_items() == [("a", "1"), ("b", "2"), ("b", "3")]
+    assert parser.finish().multi_items() == [("c", "4")]
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_form_from_a_list_or_tuple_of_pairs_copies_them(container: Any) -> None:
+    pairs = [("a", "1"), ("a", "2")]
+    form = FormData(container(pairs))
+    pairs.append(("b", "3"))
+    assert form.multi_items() == [("a", "1"), ("a", "2")]
+    assert dict(form) == {"a": "2"}

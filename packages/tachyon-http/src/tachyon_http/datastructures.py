@@ -402,6 +402,10 @@ def _pairs_of(source: Any) -> list[tuple[Any, Any]]:
     """Every (key, value) pair of a multidict, a mapping or an iterable of pairs, as a new list."""
     if not source:
         return []
+    if type(source) is list or type(source) is tuple:
+        # Pairs given as such (the form parsers, most callers): no attribute probes, each of which raises and
+        # catches an AttributeError inside getattr/hasattr on a list.
+        return list(source)
     multi_items = getattr(source, "multi_items", None)
     if multi_items is not None:
         return list(multi_items())
@@ -638,6 +642,15 @@ class FormData(ImmutableMultiDict[str, "UploadFile | str"]):
         **kwargs: str | UploadFile,
     ) -> None:
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def _of_pairs(cls, pairs: list[tuple[str, UploadFile | str]]) -> FormData:
+        """What ``FormData(pairs)`` builds, taking ``pairs`` as its own list (the form parsers hand over a list
+        nobody else keeps): no copy, none of the constructor's argument handling."""
+        form = cls.__new__(cls)
+        form._list = pairs
+        form._dict = dict(pairs)
+        return form
 
     async def close(self) -> None:
         uploads = [value for _, value in self._list if isinstance(value, UploadFile)]

@@ -279,9 +279,10 @@ class FormParser:
             self._feed(data)
 
     def finish(self) -> FormData:
-        """The form, once the last chunk was fed."""
+        """The form, once the last chunk was fed. The parser hands its fields over (and keeps none)."""
         self._close_field()
-        return FormData(self._fields)
+        fields, self._fields = self._fields, []
+        return FormData._of_pairs(fields)
 
     async def parse(self) -> FormData:
         async for data in self.stream:
